@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+
+def healthz(request):
+    """Liveness only: no database, no cache; the baseline endpoint of the benchmarks."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("experiments.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]

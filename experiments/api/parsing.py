@@ -1,0 +1,44 @@
+"""Fast JSON in and out for the storefront endpoints (orjson), with stable error codes."""
+
+import orjson
+from rest_framework import status
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
+
+from .errors import ApiError
+
+MAX_BODY_BYTES = 1_048_576
+
+
+class OrjsonParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = parser_context["request"] if parser_context else None
+        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        if length > MAX_BODY_BYTES:
+            raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
+        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(code="malformed_json", detail=f"Body is not valid JSON: {exc}") from exc
+
+
+class OrjsonRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def require_object(data) -> dict:
+    if not isinstance(data, dict):
+        raise ApiError(code="not_an_object", detail="The body must be a JSON object.", status_code=status.HTTP_400_BAD_REQUEST)
+    return data

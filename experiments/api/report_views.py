@@ -1,0 +1,37 @@
+"""Analyst endpoints: experiment list and report JSON (staff sessions, never storefront keys)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from experiments.models import Experiment
+from experiments.selectors.reports import experiment_list, report_build
+
+
+class CanViewExperiments(permissions.BasePermission):
+    message = "Reports are for analysts and merchandisers."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("experiments.view_experiment"))
+
+
+class ReportApi(APIView):
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [CanViewExperiments]
+
+
+class ExperimentListApi(ReportApi):
+    @extend_schema(responses={200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True)})
+    def get(self, request):
+        return Response(experiment_list())
+
+
+class ExperimentReportApi(ReportApi):
+    @extend_schema(responses={200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()})})
+    def get(self, request, key: str):
+        experiment = get_object_or_404(Experiment.objects.select_related("slot"), key=key)
+        return Response(report_build(experiment=experiment))

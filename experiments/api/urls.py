@@ -1,0 +1,11 @@
+from django.urls import path
+
+from .report_views import ExperimentListApi, ExperimentReportApi
+from .storefront_views import AssignmentCreateApi, EventBatchApi
+
+urlpatterns = [
+    path("assignments", AssignmentCreateApi.as_view(), name="assignments"),
+    path("events", EventBatchApi.as_view(), name="events"),
+    path("experiments/", ExperimentListApi.as_view(), name="experiment-list"),
+    path("experiments/<str:key>/report", ExperimentReportApi.as_view(), name="experiment-report"),
+]

@@ -1,0 +1,19 @@
+from .catalog import Item
+from .experiments import Arm, Experiment
+from .ledger import Event, Exposure
+from .posteriors import Posterior, PosteriorSnapshot
+from .program import ProgramSettings
+from .slots import Slot, Variant
+
+__all__ = [
+    "Arm",
+    "Event",
+    "Experiment",
+    "Exposure",
+    "Item",
+    "Posterior",
+    "PosteriorSnapshot",
+    "ProgramSettings",
+    "Slot",
+    "Variant",
+]

@@ -1,0 +1,102 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .slots import KEY_VALIDATOR, Slot, Variant
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CONCLUDED = "concluded"
+
+
+class Policy(models.TextChoices):
+    THOMPSON = "thompson", "Thompson sampling"
+    TOP_TWO_THOMPSON = "top_two_thompson", "Top-two Thompson sampling"
+    FIXED = "fixed", "Fixed split"
+
+
+class RewardMetric(models.TextChoices):
+    CLICK = "click"
+    ADD_TO_CART = "add_to_cart"
+    PURCHASE = "purchase"
+    REVENUE = "revenue"
+
+
+class RandomizationUnit(models.TextChoices):
+    REQUEST = "request"
+    SESSION = "session"
+    USER = "user"
+
+
+class Experiment(models.Model):
+    """A test between two or more variants of one slot, with its bandit policy and stopping rule."""
+
+    key = models.CharField(max_length=64, unique=True, validators=[KEY_VALIDATOR])
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="experiments")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    policy = models.CharField(max_length=32, choices=Policy.choices, default=Policy.THOMPSON)
+    reward_metric = models.CharField(max_length=16, choices=RewardMetric.choices, default=RewardMetric.CLICK)
+    randomization_unit = models.CharField(
+        max_length=16, choices=RandomizationUnit.choices, default=RandomizationUnit.SESSION
+    )
+    exploration_floor = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Total traffic share kept for exploration; each arm keeps at least floor / arms.",
+    )
+    burn_in = models.PositiveIntegerField(default=200, help_text="Even split until every arm has this many impressions.")
+    prior_alpha = models.FloatField(default=1.0, validators=[MinValueValidator(1e-6)])
+    prior_beta = models.FloatField(default=1.0, validators=[MinValueValidator(1e-6)])
+    prob_best_threshold = models.FloatField(
+        default=0.95, validators=[MinValueValidator(0.5), MaxValueValidator(0.9999)]
+    )
+    expected_loss_epsilon = models.FloatField(
+        default=0.001, validators=[MinValueValidator(0.0)], help_text="In reward units (0.001 = 0.1 pp of CTR)."
+    )
+    max_samples = models.PositiveIntegerField(null=True, blank=True, help_text="Stop as inconclusive past this.")
+    auto_conclude = models.BooleanField(default=False)
+    allocation_version = models.PositiveIntegerField(default=0)
+    winner = models.ForeignKey("Arm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(status="running"), name="one_running_experiment_per_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Arm(models.Model):
+    """One variant inside one experiment; ``weight`` is its current allocation."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
+    key = models.CharField(max_length=16)
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="arms")
+    is_control = models.BooleanField(default=False)
+    fixed_weight = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.0)], help_text="Share under the fixed policy."
+    )
+    weight = models.FloatField(default=0.0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["experiment", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "key"], name="arm_key_unique_in_experiment"),
+            models.UniqueConstraint(fields=["experiment", "variant"], name="arm_variant_unique_in_experiment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.key}:{self.key}"

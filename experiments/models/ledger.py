@@ -1,0 +1,67 @@
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    IMPRESSION = "impression"
+    VIEW = "view"
+    CLICK = "click"
+    ADD_TO_CART = "add_to_cart"
+    REMOVE_FROM_CART = "remove_from_cart"
+    PURCHASE = "purchase"
+
+
+class Event(models.Model):
+    """The event ledger: every accepted storefront event, once per ``event_id``, forever.
+
+    Decision fields are copied from the verified ``decision_id`` token at intake so the
+    posterior update never has to parse or trust the token again.
+    """
+
+    event_id = models.CharField(max_length=128, unique=True)
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    ts = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    session_id = models.CharField(max_length=128, db_index=True)
+    user_id = models.CharField(max_length=128, blank=True)
+    item_id = models.CharField(max_length=64, blank=True)
+    items = models.JSONField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    dwell_ms = models.IntegerField(null=True, blank=True)
+    decision_key = models.CharField(max_length=32, blank=True, help_text="Nonce of the quoted decision.")
+    decision = models.JSONField(null=True, blank=True, help_text="Verified payload of the quoted decision.")
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], name="event_unapplied", condition=models.Q(applied_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class Exposure(models.Model):
+    """One decision that a shopper saw: the unit a Bernoulli trial counts.
+
+    Created by the first ledger event quoting the decision (usually its impression);
+    the outcome flags make each outcome count once per decision.
+    """
+
+    decision_key = models.CharField(max_length=32, unique=True)
+    first_event_id = models.BigIntegerField(help_text="Ledger id of the event that revealed this exposure.")
+    experiment_id = models.BigIntegerField(null=True, db_index=True)
+    arm_id = models.BigIntegerField(null=True)
+    slot_id = models.BigIntegerField()
+    holdout = models.BooleanField(default=False)
+    allocation_version = models.PositiveIntegerField(default=0)
+    propensity = models.FloatField()
+    session_id = models.CharField(max_length=128)
+    served_at = models.DateTimeField()
+    items = models.JSONField()
+    clicked = models.BooleanField(default=False)
+    added_to_cart = models.BooleanField(default=False)
+    purchased = models.BooleanField(default=False)
+    revenue = models.FloatField(default=0.0)
+
+    class Meta:
+        indexes = [models.Index(fields=["session_id", "served_at"], name="exposure_session_time")]

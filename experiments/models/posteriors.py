@@ -1,0 +1,46 @@
+from django.db import models
+
+from .experiments import Arm, Experiment
+
+# The count of decisions with at least one of each outcome; the experiment's reward
+# metric picks which one is the Bernoulli success.
+OUTCOME_FIELDS = ("clicks", "add_to_carts", "purchases")
+
+
+class Posterior(models.Model):
+    """Sufficient statistics of one arm's reward model (one row per arm, locked while updated).
+
+    ``trials`` counts decisions shown (exposures); ``clicks`` etc. count decisions with at
+    least one such outcome, so each is a Bernoulli success count over ``trials``.
+    Revenue keeps the sums a zero-inflated revenue model needs.
+    """
+
+    arm = models.OneToOneField(Arm, on_delete=models.CASCADE, related_name="posterior")
+    trials = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    add_to_carts = models.BigIntegerField(default=0)
+    purchases = models.BigIntegerField(default=0)
+    revenue_sum = models.FloatField(default=0.0)
+    revenue_sq_sum = models.FloatField(default=0.0)
+    log_revenue_sum = models.FloatField(default=0.0)
+    log_revenue_sq_sum = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"posterior {self.arm}"
+
+
+class PosteriorSnapshot(models.Model):
+    """Per allocation version: the stats, weights and decision figures of every arm, for reports."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="snapshots")
+    allocation_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    arms = models.JSONField(help_text="[{arm, trials, successes, prob_best, expected_loss, weight}, ...]")
+    stopping = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["experiment", "allocation_version"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "allocation_version"], name="snapshot_per_version")
+        ]

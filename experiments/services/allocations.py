@@ -1,0 +1,91 @@
+"""Allocation: turn posteriors into new arm weights, publish a new allocation version, snapshot it."""
+
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from bandits import allocation_weights, expected_loss, prob_best, stopping_state
+from experiments.models import Experiment, PosteriorSnapshot
+from experiments.models.experiments import Status
+from experiments.serving.state import serving_version_bump
+
+from .reward_models import arm_stats, posterior_build
+
+log = logging.getLogger(__name__)
+
+
+def _seed(experiment: Experiment) -> int:
+    # Reproducible per version, different between versions.
+    return (experiment.id * 1_000_003 + experiment.allocation_version) % (2**32)
+
+
+def _snapshot_arms(arms, stats, weights, pbest, loss) -> list[dict]:
+    return [
+        {
+            "arm": arm.key, "arm_id": arm.id, "variant": arm.variant.key, "control": arm.is_control,
+            "trials": int(stats.trials[i]), "successes": int(stats.successes[i]),
+            "prob_best": float(pbest[i]), "expected_loss": float(loss[i]), "weight": float(weights[i]),
+        }
+        for i, arm in enumerate(arms)
+    ]
+
+
+def allocation_recompute(*, experiment: Experiment) -> int:
+    """Recompute one running experiment's weights. Expects a row lock on ``experiment``."""
+    arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
+    stats = arm_stats([a.posterior for a in arms], experiment.reward_metric)
+    post = posterior_build(
+        stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
+    )
+    seed = _seed(experiment)
+    fixed = None
+    if experiment.policy == "fixed":
+        fixed = np.array([a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms], dtype=np.float64)
+    weights = allocation_weights(
+        post, experiment.policy, floor=experiment.exploration_floor, burn_in=experiment.burn_in,
+        trials=stats.trials, fixed_weights=fixed, draws=settings.ALLOCATION_DRAWS, seed=seed,
+    )
+    pbest = prob_best(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
+    loss = expected_loss(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
+    stopping = stopping_state(
+        post, threshold=experiment.prob_best_threshold, epsilon=experiment.expected_loss_epsilon,
+        max_samples=experiment.max_samples, trials=stats.trials, draws=settings.ALLOCATION_DRAWS, seed=seed,
+    )
+    for arm, weight in zip(arms, weights, strict=True):
+        arm.weight = float(weight)
+    type(arms[0]).objects.bulk_update(arms, ["weight"])
+    experiment.allocation_version += 1
+    experiment.save(update_fields=["allocation_version"])
+    winner = arms[stopping.winner].key if stopping.winner is not None else None
+    PosteriorSnapshot.objects.create(
+        experiment=experiment, allocation_version=experiment.allocation_version,
+        arms=_snapshot_arms(arms, stats, weights, pbest, loss),
+        stopping={"stop": bool(stopping.stop), "reason": stopping.reason, "winner": winner,
+                  "inconclusive": bool(stopping.inconclusive), "summary": stopping.summary},
+    )
+    return experiment.allocation_version
+
+
+def allocations_recompute(*, experiment_ids: list[int] | None = None) -> int:
+    """Recompute every running experiment (or the given ones); return how many got a new version."""
+    candidates = Experiment.objects.filter(status=Status.RUNNING)
+    if experiment_ids is not None:
+        candidates = candidates.filter(id__in=experiment_ids)
+    done = 0
+    for experiment_id in candidates.values_list("id", flat=True):
+        with transaction.atomic():
+            experiment = (
+                Experiment.objects.select_for_update(skip_locked=True)
+                .filter(id=experiment_id, status=Status.RUNNING)
+                .first()
+            )
+            if experiment is None:
+                continue
+            allocation_recompute(experiment=experiment)
+            done += 1
+    if done:
+        with transaction.atomic():
+            serving_version_bump()
+    return done

@@ -1,0 +1,157 @@
+"""Attribution of outcomes to decisions, as a pure function shared by the update and the recount.
+
+Rules (one place, so the incremental update and a recount from the ledger agree exactly):
+
+- An exposure (one decision the shopper saw) is revealed by the first ledger event that
+  quotes its ``decision_id``, usually the impression; that is one Bernoulli trial for its arm.
+- An outcome event quoting a decision is attributed to that decision. A click or
+  add-to-cart without one goes to the session's most recent earlier exposure showing the
+  item. A purchase goes, per slot, to the most recent earlier exposure showing any
+  purchased item, with the revenue share of the matched items.
+- Only outcomes within ``window_s`` after the decision was served count, and each
+  outcome kind counts once per decision (the reward is Bernoulli per decision).
+"""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+OUTCOME_FLAG = {"click": "clicked", "add_to_cart": "added_to_cart", "purchase": "purchased"}
+OUTCOME_COUNTER = {"click": "clicks", "add_to_cart": "add_to_carts", "purchase": "purchases"}
+
+
+@dataclass
+class ExposureState:
+    decision_key: str
+    first_event_id: int
+    experiment_id: int | None
+    arm_id: int | None
+    slot_id: int
+    session_id: str
+    served_at: float
+    items: tuple[str, ...]
+    clicked: bool = False
+    added_to_cart: bool = False
+    purchased: bool = False
+    revenue: float = 0.0
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    id: int
+    type: str
+    ts: float
+    session_id: str
+    item_id: str
+    items: tuple[str, ...]
+    value: float | None
+    decision_key: str
+
+
+@dataclass
+class ArmIncrement:
+    trials: int = 0
+    clicks: int = 0
+    add_to_carts: int = 0
+    purchases: int = 0
+    revenue_sum: float = 0.0
+    revenue_sq_sum: float = 0.0
+    log_revenue_sum: float = 0.0
+    log_revenue_sq_sum: float = 0.0
+
+    def revenue_change(self, old: float, new: float) -> None:
+        self.revenue_sum += new - old
+        self.revenue_sq_sum += new * new - old * old
+        old_log = math.log(old) if old > 0 else 0.0
+        new_log = math.log(new) if new > 0 else 0.0
+        self.log_revenue_sum += new_log - old_log
+        self.log_revenue_sq_sum += new_log * new_log - old_log * old_log
+
+
+@dataclass
+class Attribution:
+    increments: dict[int, ArmIncrement] = field(default_factory=lambda: defaultdict(ArmIncrement))
+
+    def trial(self, exposure: ExposureState) -> None:
+        if exposure.arm_id is not None:
+            self.increments[exposure.arm_id].trials += 1
+
+
+class _SessionIndex:
+    def __init__(self, exposures: list[ExposureState]) -> None:
+        self.by_session: dict[str, list[ExposureState]] = defaultdict(list)
+        for exposure in sorted(exposures, key=lambda x: (x.served_at, x.first_event_id)):
+            self.by_session[exposure.session_id].append(exposure)
+
+    def latest_showing(self, event: LedgerEvent, wanted: set[str], window_s: float, skew_s: float):
+        """Exposures of the session seen before ``event``, in window, showing a wanted item; newest first."""
+        found = []
+        for exposure in reversed(self.by_session.get(event.session_id, ())):
+            if exposure.first_event_id >= event.id:
+                continue
+            if _in_window(exposure, event, window_s, skew_s) and wanted.intersection(exposure.items):
+                found.append(exposure)
+        return found
+
+
+def _in_window(exposure: ExposureState, event: LedgerEvent, window_s: float, skew_s: float) -> bool:
+    return -skew_s <= event.ts - exposure.served_at <= window_s
+
+
+def _credit(attribution: Attribution, exposure: ExposureState, event: LedgerEvent, share: float) -> None:
+    flag = OUTCOME_FLAG[event.type]
+    increment = attribution.increments[exposure.arm_id] if exposure.arm_id is not None else ArmIncrement()
+    if not getattr(exposure, flag):
+        setattr(exposure, flag, True)
+        exposure.changed = True
+        setattr(increment, OUTCOME_COUNTER[event.type], getattr(increment, OUTCOME_COUNTER[event.type]) + 1)
+    if event.type == "purchase" and event.value and share > 0:
+        old = exposure.revenue
+        exposure.revenue = old + event.value * share
+        exposure.changed = True
+        increment.revenue_change(old, exposure.revenue)
+
+
+def _targets(event: LedgerEvent, exposures, index: _SessionIndex, window_s: float, skew_s: float) -> list:
+    if event.decision_key:
+        exposure = exposures.get(event.decision_key)
+        if exposure is None or not _in_window(exposure, event, window_s, skew_s):
+            return []
+        return [exposure]
+    wanted = set(event.items) | ({event.item_id} if event.item_id else set())
+    candidates = index.latest_showing(event, wanted, window_s, skew_s)
+    if event.type != "purchase":
+        return candidates[:1]
+    per_slot: dict[int, ExposureState] = {}
+    for exposure in candidates:
+        per_slot.setdefault(exposure.slot_id, exposure)
+    return list(per_slot.values())
+
+
+def outcomes_attribute(
+    events: list[LedgerEvent],
+    exposures: dict[str, ExposureState],
+    *,
+    window_s: float,
+    skew_s: float,
+    attribution: Attribution | None = None,
+) -> Attribution:
+    """Apply ``events`` (in ledger order) to ``exposures`` in place; return the arm increments.
+
+    ``exposures`` must hold every exposure the events quote and every exposure of their
+    sessions served within the window; trials are counted by the caller, who knows
+    which exposures are new.
+    """
+    attribution = attribution or Attribution()
+    index = _SessionIndex(list(exposures.values()))
+    for event in events:
+        if event.type not in OUTCOME_FLAG:
+            continue
+        purchased = set(event.items) | ({event.item_id} if event.item_id else set())
+        for exposure in _targets(event, exposures, index, window_s, skew_s):
+            share = 1.0
+            if event.type == "purchase":
+                share = len(purchased.intersection(exposure.items)) / max(len(purchased), 1)
+            _credit(attribution, exposure, event, share)
+    return attribution

@@ -1,0 +1,137 @@
+"""Posterior update: fold unapplied ledger events into the arm posteriors, exactly once.
+
+One transaction per batch claims events with ``SELECT ... FOR UPDATE SKIP LOCKED``,
+reveals their exposures (``INSERT ... ON CONFLICT DO NOTHING`` decides which are new,
+so two workers never both count a trial), locks the exposures the outcomes touch in a
+fixed order (no deadlocks between workers), adds the increments to the posteriors and
+marks the events applied. A crash before commit leaves everything as it was; a retry
+finds the events still unapplied.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from experiments.models import Event, Exposure, Posterior
+
+from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
+from .sql import insert_new_returning
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 5_000
+_EXPOSURE_COLUMNS = (
+    "decision_key", "first_event_id", "experiment_id", "arm_id", "slot_id", "holdout", "allocation_version",
+    "propensity", "session_id", "served_at", "items", "clicked", "added_to_cart", "purchased", "revenue",
+)
+
+
+def ledger_event(event: Event) -> LedgerEvent:
+    return LedgerEvent(
+        id=event.id, type=event.type, ts=event.ts.timestamp(), session_id=event.session_id,
+        item_id=event.item_id, items=tuple(event.items or ()), value=event.value, decision_key=event.decision_key,
+    )
+
+
+def exposure_row(event: Event) -> tuple:
+    d = event.decision
+    return (
+        event.decision_key, event.id, d["experiment_id"], d["arm_id"], d["slot_id"], d["holdout"],
+        d["allocation_version"], d["propensity"], event.session_id,
+        datetime.fromtimestamp(d["served_at"], tz=UTC), orjson.dumps(d["items"]).decode(), False, False, False, 0.0,
+    )
+
+
+def _exposure_state(exposure: Exposure) -> ExposureState:
+    return ExposureState(
+        decision_key=exposure.decision_key, first_event_id=exposure.first_event_id,
+        experiment_id=exposure.experiment_id, arm_id=exposure.arm_id, slot_id=exposure.slot_id,
+        session_id=exposure.session_id, served_at=exposure.served_at.timestamp(), items=tuple(exposure.items),
+        clicked=exposure.clicked, added_to_cart=exposure.added_to_cart, purchased=exposure.purchased,
+        revenue=exposure.revenue,
+    )
+
+
+def _exposures_reveal(events: list[Event], attribution: Attribution) -> None:
+    """Insert the exposures these events reveal; count a trial for each that is really new."""
+    first: dict[str, Event] = {}
+    for event in events:
+        if event.decision_key and event.decision_key not in first:
+            first[event.decision_key] = event
+    rows = [exposure_row(first[k]) for k in sorted(first)]
+    created = insert_new_returning(Exposure, _EXPOSURE_COLUMNS, rows, conflict="decision_key")
+    for key in created:
+        arm_id = first[key].decision["arm_id"]
+        if arm_id is not None:
+            attribution.increments[arm_id].trials += 1
+
+
+def _exposures_lock(events: list[Event]) -> list[Exposure]:
+    """Lock, in decision-key order, every exposure the outcome events could touch."""
+    outcomes = [e for e in events if e.type in ("click", "add_to_cart", "purchase")]
+    if not outcomes:
+        return []
+    window = timedelta(seconds=settings.ATTRIBUTION_WINDOW_S)
+    keys = {e.decision_key for e in outcomes if e.decision_key}
+    sessions = {e.session_id for e in outcomes if not e.decision_key}
+    query = Q(decision_key__in=keys)
+    if sessions:
+        earliest = min(e.ts for e in outcomes if not e.decision_key) - window
+        query |= Q(session_id__in=sessions, served_at__gte=earliest)
+    return list(Exposure.objects.select_for_update().filter(query).order_by("decision_key"))
+
+
+def _posteriors_increment(attribution: Attribution) -> None:
+    for arm_id in sorted(attribution.increments):
+        inc = attribution.increments[arm_id]
+        Posterior.objects.filter(arm_id=arm_id).update(
+            trials=F("trials") + inc.trials, clicks=F("clicks") + inc.clicks,
+            add_to_carts=F("add_to_carts") + inc.add_to_carts, purchases=F("purchases") + inc.purchases,
+            revenue_sum=F("revenue_sum") + inc.revenue_sum, revenue_sq_sum=F("revenue_sq_sum") + inc.revenue_sq_sum,
+            log_revenue_sum=F("log_revenue_sum") + inc.log_revenue_sum,
+            log_revenue_sq_sum=F("log_revenue_sq_sum") + inc.log_revenue_sq_sum,
+            updated_at=timezone.now(),
+        )
+
+
+def _batch_apply(events: list[Event]) -> None:
+    """Apply one claimed batch. Expects the caller's transaction and the events' row locks."""
+    attribution = Attribution()
+    _exposures_reveal(events, attribution)
+    locked = _exposures_lock(events)
+    states = {x.decision_key: _exposure_state(x) for x in locked}
+    outcomes_attribute(
+        [ledger_event(e) for e in events], states, window_s=settings.ATTRIBUTION_WINDOW_S,
+        skew_s=settings.EVENT_MAX_FUTURE_SKEW_S, attribution=attribution,
+    )
+    changed = []
+    for exposure in locked:
+        state = states[exposure.decision_key]
+        if state.changed:
+            exposure.clicked, exposure.added_to_cart = state.clicked, state.added_to_cart
+            exposure.purchased, exposure.revenue = state.purchased, state.revenue
+            changed.append(exposure)
+    Exposure.objects.bulk_update(changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000)
+    _posteriors_increment(attribution)
+    Event.objects.filter(id__in=[e.id for e in events]).update(applied_at=timezone.now())
+
+
+def posteriors_update(*, batch_size: int = BATCH_SIZE, max_batches: int = 1_000) -> int:
+    """Apply unapplied events batch by batch; return how many were applied. Safe to run concurrently."""
+    applied = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            events = list(
+                Event.objects.select_for_update(skip_locked=True)
+                .filter(applied_at__isnull=True)
+                .order_by("id")[:batch_size]
+            )
+            if not events:
+                break
+            _batch_apply(events)
+        applied += len(events)
+    return applied

@@ -1,0 +1,33 @@
+"""The one raw SQL helper: multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING.
+
+Works on PostgreSQL and SQLite (3.35+). Django's ``bulk_create(ignore_conflicts=True)``
+cannot say which rows were new, and that is exactly what idempotent intake needs.
+"""
+
+from django.db import connection
+from django.db.models import Model
+
+# SQLite caps bound parameters at 32766; stay well under with any column count.
+MAX_PARAMS = 30_000
+
+
+def insert_new_returning(model: type[Model], columns: tuple[str, ...], rows: list[tuple], *, conflict: str) -> set:
+    """Insert ``rows``, skipping conflicts on the unique column ``conflict``; return its new values."""
+    if not rows:
+        return set()
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column_sql = ", ".join(quote(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, MAX_PARAMS // len(columns))
+    inserted: set = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {table} ({column_sql}) VALUES {', '.join([one] * len(chunk))} "
+                f"ON CONFLICT ({quote(conflict)}) DO NOTHING RETURNING {quote(conflict)}"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+            inserted.update(r[0] for r in cursor.fetchall())
+    return inserted

@@ -1,0 +1,73 @@
+"""Each session's recent signals (views with dwell, cart, removals), kept in the cache.
+
+Redis in services mode, so every web process sees what the events endpoint wrote.
+Reads and writes never raise: without the cache a session simply has no signals.
+"""
+
+import logging
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+SESSION_TTL_S = 2 * 86_400
+MAX_VIEWED = 20
+MAX_CART = 50
+
+
+def _key(session_id: str) -> str:
+    return f"sig:{session_id}"
+
+
+def signals_read(session_id: str) -> dict:
+    """``{"viewed": [[item_id, dwell_ms], ...], "cart": [...], "removed": [...]}``, empty on any failure."""
+    try:
+        value = cache.get(_key(session_id))
+    except Exception:
+        log.warning("session store unavailable")
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _apply(signals: dict, event: dict) -> None:
+    kind, item = event["type"], event.get("item_id")
+    viewed, cart, removed = signals.setdefault("viewed", []), signals.setdefault("cart", []), signals.setdefault(
+        "removed", []
+    )
+    if kind in ("view", "click") and item:
+        dwell = float(event.get("dwell_ms") or 0.0)
+        viewed[:] = [v for v in viewed if v[0] != item] + [[item, dwell]]
+        del viewed[:-MAX_VIEWED]
+    elif kind == "add_to_cart" and item and item not in cart:
+        cart.append(item)
+        del cart[:-MAX_CART]
+        if item in removed:
+            removed.remove(item)
+    elif kind == "remove_from_cart" and item:
+        if item in cart:
+            cart.remove(item)
+        removed[:] = [r for r in removed if r != item] + [item]
+        del removed[:-MAX_CART]
+    elif kind == "purchase":
+        cart.clear()
+
+
+def signals_update(events: list[dict]) -> None:
+    """Fold accepted events into their sessions' signals (one read and one write per session)."""
+    by_session: dict[str, list[dict]] = {}
+    for event in events:
+        if event["type"] in ("view", "click", "add_to_cart", "remove_from_cart", "purchase"):
+            by_session.setdefault(event["session_id"], []).append(event)
+    if not by_session:
+        return
+    try:
+        current = cache.get_many([_key(s) for s in by_session])
+        updated = {}
+        for session_id, session_events in by_session.items():
+            signals = current.get(_key(session_id)) or {}
+            for event in sorted(session_events, key=lambda e: e["ts"]):
+                _apply(signals, event)
+            updated[_key(session_id)] = signals
+        cache.set_many(updated, timeout=SESSION_TTL_S)
+    except Exception:
+        # The ledger already holds the events; only personalisation of the next page suffers.
+        log.warning("session store unavailable; %d sessions not updated", len(by_session))

@@ -1,0 +1,216 @@
+"""In-process serving state: what the assignment hot path reads instead of the database.
+
+Each web process keeps one immutable ``ServingState``. At most every
+``SERVING_REFRESH_S`` seconds it reads the serving version from the cache (Redis in
+services mode); only when the version changed does it reload slots, experiments,
+weights and keys from the database and load any model artifact it has not loaded yet.
+If the cache is down it keeps serving the state it has.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+
+from experiments.models import Experiment, ProgramSettings, Slot, Variant
+from experiments.models.experiments import Status
+
+from .model_store import catalog_current, model_for
+
+log = logging.getLogger(__name__)
+SERVING_VERSION_KEY = "serving:version"
+
+
+@dataclass(frozen=True, slots=True)
+class VariantState:
+    id: int
+    key: str
+    algorithm: str
+    model_version: str
+    params: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ArmState:
+    id: int
+    key: str
+    variant: VariantState
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentState:
+    id: int
+    key: str
+    unit: str
+    allocation_version: int
+    arms: tuple[ArmState, ...]
+    cumulative: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class SlotState:
+    id: int
+    key: str
+    page: str
+    default_k: int
+    fallback: VariantState | None
+    experiment: ExperimentState | None
+
+
+@dataclass(frozen=True)
+class ServingState:
+    version: int
+    holdout_share: float
+    slots: dict[str, SlotState] = field(default_factory=dict)
+    pages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    api_keys: dict[str, tuple[str, float | None]] = field(default_factory=dict)
+    catalog_version: str = ""
+
+
+def _variant_state(variant: Variant | None) -> VariantState | None:
+    if variant is None:
+        return None
+    return VariantState(variant.id, variant.key, variant.algorithm, variant.model_version, dict(variant.params))
+
+
+def _experiment_state(experiment: Experiment) -> ExperimentState | None:
+    arms = [a for a in experiment.arms.all()]
+    if len(arms) < 2:
+        return None
+    weights = np.array([max(a.weight, 0.0) for a in arms], dtype=np.float64)
+    if not np.isfinite(weights).all() or weights.sum() <= 0:
+        weights = np.full(len(arms), 1.0 / len(arms))
+    weights = weights / weights.sum()
+    arm_states = tuple(
+        ArmState(a.id, a.key, _variant_state(a.variant), float(w)) for a, w in zip(arms, weights, strict=True)
+    )
+    cumulative = np.cumsum(weights)
+    cumulative[-1] = 1.0
+    return ExperimentState(
+        experiment.id, experiment.key, experiment.randomization_unit, experiment.allocation_version,
+        arm_states, cumulative,
+    )
+
+
+def _api_keys() -> dict[str, tuple[str, float | None]]:
+    from rest_framework_api_key.models import APIKey
+
+    keys = {}
+    for key in APIKey.objects.filter(revoked=False).only("prefix", "hashed_key", "expiry_date"):
+        expiry = key.expiry_date.timestamp() if key.expiry_date else None
+        keys[key.prefix] = (key.hashed_key, expiry)
+    return keys
+
+
+def state_load(version: int) -> ServingState:
+    """Build a fresh state from the database (a handful of queries, never per request)."""
+    program = ProgramSettings.load()
+    running = {
+        e.slot_id: e
+        for e in Experiment.objects.filter(status=Status.RUNNING).prefetch_related("arms__variant")
+    }
+    slots: dict[str, SlotState] = {}
+    pages: dict[str, list[str]] = {}
+    for slot in Slot.objects.filter(active=True).select_related("fallback_variant").order_by("position", "key"):
+        experiment = running.get(slot.id)
+        slots[slot.key] = SlotState(
+            slot.id, slot.key, slot.page, slot.default_k, _variant_state(slot.fallback_variant),
+            _experiment_state(experiment) if experiment else None,
+        )
+        pages.setdefault(slot.page, []).append(slot.key)
+    return ServingState(
+        version=version,
+        holdout_share=program.holdout_share,
+        slots=slots,
+        pages={p: tuple(keys) for p, keys in pages.items()},
+        api_keys=_api_keys(),
+        catalog_version=program.catalog_version,
+    )
+
+
+def _models_warm(state: ServingState) -> None:
+    """Load every artifact the state can serve now, so no request pays for loading."""
+    catalog = catalog_current(state.catalog_version)
+    if catalog is None:
+        return
+    for slot in state.slots.values():
+        variants = [slot.fallback] + ([a.variant for a in slot.experiment.arms] if slot.experiment else [])
+        for variant in variants:
+            if variant is not None and variant.model_version:
+                model_for(variant.model_version, state.catalog_version)
+
+
+class StateHolder:
+    """Holds the process's current state and refreshes it when the serving version moves."""
+
+    def __init__(self) -> None:
+        self._state: ServingState | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> ServingState:
+        now = time.monotonic()
+        refresh_s = settings.SERVING_REFRESH_S
+        state = self._state
+        if state is not None and now - self._checked_at < refresh_s:
+            return state
+        with self._lock:
+            if self._state is not None and now - self._checked_at < refresh_s:
+                return self._state
+            self._checked_at = now
+            version = self._version_read()
+            if self._state is None or (version is not None and version != self._state.version):
+                try:
+                    fresh = state_load(version or 0)
+                    _models_warm(fresh)
+                    self._state = fresh
+                except Exception:  # keep serving the old state through a database outage
+                    if self._state is None:
+                        raise
+                    log.exception("serving state refresh failed; keeping version %s", self._state.version)
+            return self._state
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state = None
+            self._checked_at = 0.0
+
+    @staticmethod
+    def _version_read() -> int | None:
+        try:
+            version = cache.get(SERVING_VERSION_KEY)
+        except Exception:
+            log.warning("cache unavailable; serving the state we have")
+            return None
+        if version is None:
+            # Cache flushed or never set: the database row is the source of truth.
+            try:
+                version = ProgramSettings.load().serving_version
+                cache.set(SERVING_VERSION_KEY, version)
+            except Exception:
+                log.warning("cannot read serving version; serving the state we have")
+                return None
+        return int(version)
+
+
+def serving_version_bump() -> int:
+    """Announce a change that web processes must pick up; call inside the changing transaction."""
+    ProgramSettings.load()
+    ProgramSettings.objects.filter(pk=1).update(serving_version=F("serving_version") + 1)
+    version = ProgramSettings.objects.values_list("serving_version", flat=True).get(pk=1)
+
+    def publish() -> None:
+        try:
+            cache.set(SERVING_VERSION_KEY, version)
+        except Exception:
+            log.warning("cache unavailable; web processes pick up version %s when it returns", version)
+
+    transaction.on_commit(publish)
+    return version

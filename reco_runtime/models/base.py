@@ -1,0 +1,185 @@
+"""The contract every variant implements, and its on-disk artifact format.
+
+A variant is a ``Recommender`` subclass with a frozen ``Params`` dataclass. ``fit`` precomputes
+compact serving arrays (candidate lists, factors); ``recommend`` re-scores a few hundred
+candidates per request, never the whole catalog. ``save`` writes one ``.npy`` per array plus
+``model.json``; ``load`` memory-maps the arrays read-only so web processes share one copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from reco_runtime.catalog import Catalog
+from reco_runtime.errors import ArtifactError, RecoError
+from reco_runtime.interactions import Interactions
+from reco_runtime.request import RecRequest
+
+MODEL_FORMAT = 1
+MODEL_FILE = "model.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class NoParams:
+    """A variant without parameters."""
+
+
+def _jsonable(value: Any) -> Any:
+    """Params as JSON: inf/nan as strings (JSON has no literal for them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+class Recommender:
+    """Base class of the variants. Subclasses set ``algorithm`` and ``Params`` and implement
+    ``_fit``, ``_recommend``, ``_state`` (arrays + JSON meta to save) and ``_restore``."""
+
+    algorithm: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+
+    def __init__(self, **params: Any) -> None:
+        try:
+            self.params = self.Params(**params)
+        except TypeError as exc:
+            names = [f.name for f in dataclasses.fields(self.Params)]
+            raise RecoError(f"{self.algorithm}: bad params {params} ({exc}); known: {names}") from exc
+        self.catalog: Catalog | None = None
+        self.fit_seconds: float | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.params)
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.catalog is not None
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, interactions: Interactions, catalog: Catalog, *, progress: Any = None) -> Self:
+        """Learn from ``interactions`` over ``catalog``; ``progress`` is an optional tqdm-like bar."""
+        if interactions.n_items != catalog.n_items:
+            raise RecoError(f"interactions cover {interactions.n_items} items, catalog has {catalog.n_items}")
+        import time
+
+        start = time.perf_counter()
+        self._fit(interactions, catalog, progress)
+        self.catalog = catalog
+        self.fit_seconds = time.perf_counter() - start
+        return self
+
+    def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
+        raise NotImplementedError
+
+    # -- serving ----------------------------------------------------------------------------
+    def recommend(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``request.k`` unique item indices (int32) not in ``request.exclude``, with float32
+        scores in descending order."""
+        if self.catalog is None:
+            raise RecoError(f"{self.algorithm}: recommend() before fit() or load()")
+        if request.max_item() >= self.catalog.n_items:
+            raise RecoError(f"request references item {request.max_item()} outside the catalog")
+        return self._recommend(request)
+
+    def _recommend(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    # -- persistence ------------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays to save, JSON-able meta)."""
+        raise NotImplementedError
+
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``model.json`` and one ``<name>.npy`` per state array into ``directory``."""
+        if self.catalog is None:
+            raise RecoError(f"{self.algorithm}: save() before fit()")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays, meta = self._state()
+        for name, arr in arrays.items():
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        doc = {
+            "format": MODEL_FORMAT,
+            "algorithm": self.algorithm,
+            "params": _jsonable(self.params_dict),
+            "n_items": self.catalog.n_items,
+            "meta": _jsonable(meta),
+            "arrays": {n: {"shape": list(a.shape), "dtype": a.dtype.str} for n, a in arrays.items()},
+        }
+        (directory / MODEL_FILE).write_text(json.dumps(doc, indent=1))
+
+    @classmethod
+    def load(cls, directory: str | Path, catalog: Catalog) -> Self:
+        """Load a saved model (arrays memory-mapped read-only). Called on the base class it
+        dispatches on the saved algorithm. Raises ``ArtifactError`` if missing, corrupt, or
+        trained for a catalog of another size."""
+        directory = Path(directory)
+        try:
+            doc = json.loads((directory / MODEL_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"cannot read {directory / MODEL_FILE}: {exc}") from exc
+        target = cls._target_class(doc.get("algorithm"))
+        if doc.get("n_items") != catalog.n_items:
+            raise ArtifactError(
+                f"model in {directory} was trained on {doc.get('n_items')} items, catalog has {catalog.n_items}"
+            )
+        arrays = _load_arrays(directory, doc.get("arrays", {}))
+        try:
+            model = target(**_from_json(doc["params"]))
+            model._restore(arrays, _from_json(doc.get("meta", {})), catalog)
+        except (KeyError, RecoError, TypeError, IndexError) as exc:
+            raise ArtifactError(f"cannot restore {target.algorithm} from {directory}: {exc}") from exc
+        model.catalog = catalog
+        return model  # type: ignore[return-value]
+
+    @classmethod
+    def _target_class(cls, algorithm: Any) -> type[Recommender]:
+        if cls.algorithm:
+            if algorithm != cls.algorithm:
+                raise ArtifactError(f"artifact holds algorithm {algorithm!r}, not {cls.algorithm!r}")
+            return cls
+        from reco_runtime.models import ALGORITHMS
+
+        if algorithm not in ALGORITHMS:
+            raise ArtifactError(f"artifact holds unknown algorithm {algorithm!r}")
+        return ALGORITHMS[algorithm]
+
+
+def _load_arrays(directory: Path, spec: dict[str, Any]) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, info in spec.items():
+        path = directory / f"{name}.npy"
+        # An empty array cannot be memory-mapped; load it plainly.
+        mmap_mode = "r" if math.prod(info.get("shape") or [0]) > 0 else None
+        try:
+            arr = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"cannot load {path}: {exc}") from exc
+        if list(arr.shape) != info.get("shape") or arr.dtype.str != info.get("dtype"):
+            raise ArtifactError(f"{path} has shape {arr.shape} {arr.dtype.str}, expected {info}")
+        arrays[name] = arr
+    return arrays

@@ -1,0 +1,87 @@
+"""What a slot asks the runtime: the request and the session's recent signals.
+
+All item references are catalog *indices* (see ``Catalog.index_of``); the serving layer maps
+external ids before building a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reco_runtime.errors import RecoError
+
+MAX_K = 1000
+
+
+def _check_items(name: str, items: tuple[int, ...]) -> None:
+    for i in items:
+        if isinstance(i, bool) or not isinstance(i, int | np.integer) or i < 0:
+            raise RecoError(f"{name} must hold item indices (int >= 0), got {i!r}")
+
+
+@dataclass(frozen=True)
+class SessionSignals:
+    """The session's recent behaviour.
+
+    viewed: ((item_idx, dwell_ms), ...), most recent last; dwell_ms >= 0 (0 = unknown).
+    cart: item indices currently in the cart.  removed: item indices taken out of the cart.
+    """
+
+    viewed: tuple[tuple[int, float], ...] = ()
+    cart: tuple[int, ...] = ()
+    removed: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        viewed = tuple((int(i), float(d)) for i, d in self.viewed)
+        if any(i < 0 or not d >= 0 for i, d in viewed):
+            raise RecoError("SessionSignals.viewed must hold (item_idx >= 0, dwell_ms >= 0) pairs")
+        object.__setattr__(self, "viewed", viewed)
+        object.__setattr__(self, "cart", tuple(self.cart))
+        object.__setattr__(self, "removed", tuple(self.removed))
+        _check_items("SessionSignals.cart", self.cart)
+        _check_items("SessionSignals.removed", self.removed)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.viewed or self.cart or self.removed)
+
+    def max_item(self) -> int:
+        """Largest item index referenced, -1 if none (for bounds checks against a catalog)."""
+        items = [i for i, _ in self.viewed] + list(self.cart) + list(self.removed)
+        return max(items, default=-1)
+
+
+@dataclass(frozen=True)
+class RecRequest:
+    """One slot's question: up to ``k`` items for this context.
+
+    product: item index of the page's current product (None off product pages).
+    exclude: item indices never to return (cart, items shown by earlier slots).
+    cohort: legacy customer cohort 0..11 if the caller knows it (see ``cohorts.cohort_of``).
+    """
+
+    k: int
+    user_id: str | None = None
+    product: int | None = None
+    signals: SessionSignals = SessionSignals()
+    exclude: frozenset[int] = frozenset()
+    device: str | None = None
+    cohort: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or not 0 < self.k <= MAX_K:
+            raise RecoError(f"RecRequest.k must be an int in 1..{MAX_K}, got {self.k!r}")
+        if self.product is not None:
+            _check_items("RecRequest.product", (self.product,))
+        if not isinstance(self.exclude, frozenset):
+            object.__setattr__(self, "exclude", frozenset(self.exclude))
+        if not isinstance(self.signals, SessionSignals):
+            raise RecoError("RecRequest.signals must be a SessionSignals")
+        if self.cohort is not None and not (isinstance(self.cohort, int) and 0 <= self.cohort):
+            raise RecoError("RecRequest.cohort must be an int >= 0 or None")
+
+    def max_item(self) -> int:
+        """Largest item index referenced by product and signals, -1 if none."""
+        return max(self.signals.max_item(), -1 if self.product is None else self.product)

@@ -1,0 +1,284 @@
+"""A synthetic storefront with hidden structure, for the demo, tests and offline evaluation.
+
+Hidden click model (a logistic model; ``Affinity`` holds the coefficients)::
+
+    logit(click | shopper s, item i, page product p) = base + user * (u_s . v_i)
+        + intent * [category(i) == intent(s)] + popularity * pop_i + context * max(0, v_p . v_i)
+
+u_s: the shopper's hidden taste vector (dim,); v_i: unit item vector built from its category,
+brand and noise; pop_i: latent log-popularity that drifts linearly over the history window
+(so recency matters). Add-to-cart given a click and purchase given a cart follow the same
+affinity. Nothing here names a model: whichever variant recovers taste, intent and context best
+wins. Calibration (seed 0, default sizes): the 10 most popular items get ~1.7% CTR, items in the
+shopper's intent category ranked by true affinity ~14%.
+
+History sessions follow the same affinity: a shopper with an intent category browses listing
+pages (100 items of a category drawn by popularity) and opens items by softmax of taste and
+similarity to the previous item; views get a dwell time, some lead to cart adds and purchases.
+28% of sessions are anonymous (session id as user id, a fresh taste vector).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reco_runtime.catalog import Catalog
+from reco_runtime.errors import RecoError
+from reco_runtime.interactions import Interactions
+
+DAY_S = 86_400.0
+T_END = 1_795_392_000.0  # 2026-11-23T00:00:00Z, the end of the synthetic history
+DEVICES = ("mobile", "desktop", "tablet")
+DEVICE_SHARE = (0.6, 0.34, 0.06)
+LISTING_SIZE = 100  # items on a category listing page a history shopper chooses from
+NEW_ITEM_SHARE = 0.03  # items created in the last 2 days: never in the history (cold items)
+_WORDS = (
+    "classic slim soft bold urban vintage light warm sport eco premium compact smart silk wool "
+    "cotton leather matte glossy retro modern minimal wide tall mini pro active travel outdoor "
+    "studio cozy bright dark pastel neon rugged elegant casual formal essential deluxe"
+).split()
+_NOUNS = (
+    "shirt dress jacket sneaker boot bag watch lamp chair desk mug kettle blender phone case "
+    "headphone speaker camera tent backpack bottle scarf hat belt wallet sofa rug pillow towel "
+    "plate knife pan toy puzzle book pen notebook candle vase mirror clock"
+).split()
+
+
+@dataclass(frozen=True)
+class Affinity:
+    """Coefficients of the hidden logistic click/cart model (see module docstring)."""
+
+    base: float = -5.6
+    user: float = 1.0
+    intent: float = 1.8
+    popularity: float = 0.45
+    context: float = 1.2
+    cart_base: float = -1.2  # logit of add_to_cart given a click, plus half the taste term
+    purchase_given_cart: float = 0.45
+    anonymous_share: float = 0.28
+    new_item_boost: float = 0.3  # extra log-popularity of new arrivals
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.purchase_given_cart <= 1 and 0 <= self.anonymous_share <= 1):
+            raise RecoError("Affinity: purchase_given_cart and anonymous_share must be in [0, 1]")
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """The hidden truth behind a synthetic storefront.
+
+    item_factors: (n_items, dim) float32 unit vectors.  user_factors: (n_users, dim) float32.
+    user_ids: (n_users,) str.  user_category_pref: (n_users, n_categories) rows sum to 1.
+    user_activity: (n_users,) sampling weights.  item_popularity: (n_items,) log-popularity now.
+    item_trend: (n_items,) drift: popularity at history time t is pop - trend * (1 - frac(t)).
+    """
+
+    catalog: Catalog
+    item_factors: np.ndarray
+    user_factors: np.ndarray
+    user_ids: np.ndarray
+    user_category_pref: np.ndarray
+    user_activity: np.ndarray
+    item_popularity: np.ndarray
+    item_trend: np.ndarray
+    category_vectors: np.ndarray
+    is_new: np.ndarray
+    t_end: float = T_END
+    history_days: float = 60.0
+    affinity: Affinity = field(default_factory=Affinity)
+
+    def __post_init__(self) -> None:
+        n, dim = self.item_factors.shape
+        if n != self.catalog.n_items or self.user_factors.shape != (len(self.user_ids), dim):
+            raise RecoError("World: factor shapes do not match the catalog and user ids")
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.category_vectors)
+
+
+@dataclass(frozen=True, eq=False)
+class EventLog:
+    """Parallel event columns, unpackable as ``user_ids, item_ids, types, ts = log``.
+
+    session_ids, dwell_ms ((n,) float, 0 for non-views) ride along for session-aware uses.
+    """
+
+    user_ids: list[str]
+    item_ids: list[str]
+    types: list[str]
+    ts: np.ndarray
+    session_ids: list[str]
+    dwell_ms: np.ndarray
+
+    def __iter__(self) -> Iterator:
+        return iter((self.user_ids, self.item_ids, self.types, self.ts))
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def to_interactions(self, catalog: Catalog) -> Interactions:
+        return Interactions.from_events(catalog, self.user_ids, self.item_ids, self.types, self.ts.tolist())
+
+
+@dataclass(frozen=True, eq=False)
+class Shopper:
+    """A live shopper. user_id None = anonymous (~28%). preference: (dim,) hidden taste vector;
+    intent: the category this session is about."""
+
+    user_id: str | None
+    preference: np.ndarray
+    intent: int
+    session_id: str
+    device: str
+    user_idx: int | None = None
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _brands_for(category: np.ndarray, n_brands: int, n_categories: int, share: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+    """80% of items take a brand whose home is their category, the rest any brand."""
+    home = rng.choice(n_categories, n_brands, p=share)
+    order = np.argsort(home, kind="stable")
+    counts = np.bincount(home, minlength=n_categories)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    own = order[np.minimum(starts[category] + (rng.random(len(category)) * counts[category]).astype(int),
+                           n_brands - 1)]
+    anywhere = rng.integers(0, n_brands, len(category))
+    use_own = (rng.random(len(category)) < 0.8) & (counts[category] > 0)
+    return np.where(use_own, own, anywhere).astype(np.int32)
+
+
+def _titles(factors: np.ndarray, category: np.ndarray, brand: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Titles carry real signal: two style words chosen by the hidden item vector, a noun per
+    category, and the brand name."""
+    word_vecs = _unit_rows(rng.normal(size=(len(_WORDS), factors.shape[1])))
+    style = np.argsort(-(factors @ word_vecs.T), axis=1)[:, :2]
+    nouns = [_NOUNS[c % len(_NOUNS)] + ("" if c < len(_NOUNS) else f"{c // len(_NOUNS)}") for c in range(
+        int(category.max()) + 1)]
+    return [
+        f"brand{b} {_WORDS[s0]} {_WORDS[s1]} {nouns[c]}"
+        for b, s0, s1, c in zip(brand.tolist(), style[:, 0].tolist(), style[:, 1].tolist(),
+                                category.tolist(), strict=True)
+    ]
+
+
+def world_generate(
+    *, n_items: int = 20_000, n_users: int = 5_000, n_categories: int = 40, n_brands: int = 300,
+    dim: int = 16, seed: int = 0, affinity: Affinity | None = None,
+) -> World:
+    """A random world; the same arguments give the same world."""
+    if min(n_items, n_users, n_categories, n_brands, dim) < 1:
+        raise RecoError("world_generate: all sizes must be >= 1")
+    rng = np.random.default_rng(seed)
+    share = rng.dirichlet(np.full(n_categories, 3.0))
+    category = rng.choice(n_categories, n_items, p=share).astype(np.int32)
+    brand = _brands_for(category, n_brands, n_categories, share, rng)
+    cat_vec = _unit_rows(rng.normal(size=(n_categories, dim)))
+    brand_vec = _unit_rows(rng.normal(size=(n_brands, dim)))
+    noise = rng.normal(size=(n_items, dim)) / np.sqrt(dim)
+    factors = _unit_rows(0.75 * cat_vec[category] + 0.35 * brand_vec[brand] + 0.7 * noise).astype(np.float32)
+
+    brand_pop = rng.normal(0.0, 0.4, n_brands)
+    pop_base = rng.normal(0.0, 1.0, n_items) + brand_pop[brand]
+    trend = rng.normal(0.0, 0.6, n_items)
+    is_new = rng.random(n_items) < NEW_ITEM_SHARE
+    aff = affinity or Affinity()
+    popularity = (pop_base + trend + aff.new_item_boost * is_new).astype(np.float32)
+
+    cat_price = np.exp(rng.normal(3.3, 0.8, n_categories))
+    price = np.round(cat_price[category] * np.exp(rng.normal(0.0, 0.35, n_items)), 0) - 0.01
+    history_s = 60.0 * DAY_S
+    age = np.where(is_new, rng.uniform(0, 2 * DAY_S, n_items), history_s + rng.uniform(0, 300 * DAY_S, n_items))
+    catalog = Catalog(
+        item_ids=np.array([f"p-{i}" for i in range(n_items)]), category=category, brand=brand,
+        price=np.maximum(price, 0.99), created_at=T_END - age,
+        titles=np.array(_titles(factors, category, brand, rng)),
+    )
+
+    pref = 0.85 * rng.dirichlet(np.full(n_categories, 0.08), n_users) + 0.15 * share
+    taste = _unit_rows(pref @ cat_vec + 0.9 * rng.normal(size=(n_users, dim)) / np.sqrt(dim))
+    users = (2.0 * taste).astype(np.float32)
+    return World(
+        catalog=catalog, item_factors=factors, user_factors=users,
+        user_ids=np.array([f"u-{j}" for j in range(n_users)]),
+        user_category_pref=(pref / pref.sum(axis=1, keepdims=True)).astype(np.float32),
+        user_activity=rng.lognormal(0.0, 1.0, n_users), item_popularity=popularity,
+        item_trend=trend.astype(np.float32), category_vectors=cat_vec.astype(np.float32),
+        is_new=is_new, history_days=history_s / DAY_S, affinity=aff,
+    )
+
+
+def _fresh_taste(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(category preference, taste vector) of someone who is not among the world's users."""
+    c = world.n_categories
+    share = world.user_category_pref.mean(axis=0)
+    pref = 0.85 * rng.dirichlet(np.full(c, 0.08)) + 0.15 * share
+    pref /= pref.sum()
+    dim = world.item_factors.shape[1]
+    taste = pref @ world.category_vectors + 0.9 * rng.normal(size=dim) / np.sqrt(dim)
+    return pref, (2.0 * taste / np.linalg.norm(taste)).astype(np.float32)
+
+
+def shopper_new(world: World, rng: np.random.Generator) -> Shopper:
+    """A live shopper: a known user (by activity) or, with ``anonymous_share``, a new one."""
+    session_id = f"s-{rng.integers(0, 2**62):x}"
+    device = str(rng.choice(DEVICES, p=DEVICE_SHARE))
+    if rng.random() < world.affinity.anonymous_share:
+        pref, taste = _fresh_taste(world, rng)
+        return Shopper(None, taste, int(rng.choice(len(pref), p=pref)), session_id, device)
+    weights = world.user_activity / world.user_activity.sum()
+    j = int(rng.choice(len(weights), p=weights))
+    pref = world.user_category_pref[j].astype(np.float64)
+    intent = int(rng.choice(len(pref), p=pref / pref.sum()))
+    return Shopper(str(world.user_ids[j]), world.user_factors[j], intent, session_id, device, user_idx=j)
+
+
+def click_logits(world: World, shopper: Shopper, item_idx: np.ndarray, *, context_product: int | None) -> np.ndarray:
+    """The hidden click logit of ``shopper`` for each item of ``item_idx`` (n,)."""
+    a = world.affinity
+    v = world.item_factors[item_idx]
+    logit = (a.base + a.user * (v @ shopper.preference)
+             + a.intent * (world.catalog.category[item_idx] == shopper.intent)
+             + a.popularity * world.item_popularity[item_idx])
+    if context_product is not None:
+        logit = logit + a.context * np.maximum(0.0, v @ world.item_factors[context_product])
+    return logit
+
+
+def shopper_reacts(
+    world: World, shopper: Shopper, item_idx: np.ndarray, *, context_product: int | None,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """What ``shopper`` does with the shown items ``item_idx`` (n,).
+
+    Returns (n,) arrays: p_click, p_add_to_cart, p_purchase (unconditional probabilities),
+    click, add_to_cart, purchase (bool outcomes, each implying the one before), and revenue
+    (price if purchased, else 0; currency units).
+    """
+    item_idx = np.asarray(item_idx, dtype=np.int64)
+    a = world.affinity
+    logit = click_logits(world, shopper, item_idx, context_product=context_product)
+    p_click = _sigmoid(logit)
+    taste = world.item_factors[item_idx] @ shopper.preference
+    p_cart_given_click = _sigmoid(a.cart_base + 0.5 * a.user * taste)
+    u = rng.random((3, len(item_idx)))
+    click = u[0] < p_click
+    add = click & (u[1] < p_cart_given_click)
+    purchase = add & (u[2] < a.purchase_given_cart)
+    p_add = p_click * p_cart_given_click
+    return {
+        "p_click": p_click, "p_add_to_cart": p_add, "p_purchase": p_add * a.purchase_given_cart,
+        "click": click, "add_to_cart": add, "purchase": purchase,
+        "revenue": np.where(purchase, world.catalog.price[item_idx], 0.0),
+    }
