@@ -128,6 +128,7 @@ class Catalog:
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"cannot load catalog from {directory}: {exc}") from exc
         if meta.get("n_items") != len(catalog):
-            raise ArtifactError(f"catalog in {directory} has {len(catalog)} items, manifest says "
-                                f"{meta.get('n_items')}")
+            raise ArtifactError(
+                f"catalog in {directory} has {len(catalog)} items, manifest says {meta.get('n_items')}"
+            )
         return catalog

@@ -93,13 +93,15 @@ class Interactions:
             raise RecoError("from_events: user_ids, item_ids, types and ts must have the same length")
         unknown = set(types) - set(EVENT_WEIGHTS) - IGNORED_EVENT_TYPES
         if unknown:
-            raise RecoError(f"from_events: unknown event types {sorted(unknown)}; "
-                            f"expected {sorted(EVENT_WEIGHTS)}")
+            raise RecoError(
+                f"from_events: unknown event types {sorted(unknown)}; expected {sorted(EVENT_WEIGHTS)}"
+            )
         if any(u is None or u == "" for u in user_ids):
             raise RecoError("from_events: every event needs a user id (use the session id for anonymous)")
         get = catalog.index_of
-        item_idx = np.fromiter((-1 if (i := get(x)) is None else i for x in item_ids), np.int64,
-                               count=len(item_ids))
+        item_idx = np.fromiter(
+            (-1 if (i := get(x)) is None else i for x in item_ids), np.int64, count=len(item_ids)
+        )
         weight = np.fromiter((EVENT_WEIGHTS.get(t, 0.0) for t in types), np.float32, count=len(types))
         keep = (item_idx >= 0) & (weight > 0)
         users = np.asarray(user_ids, dtype=str)[keep]
@@ -116,8 +118,12 @@ class Interactions:
     def subset(self, mask: np.ndarray) -> Interactions:
         """The interactions where ``mask`` (m,) bool is true; users and items keep their indices."""
         return Interactions(
-            user_idx=self.user_idx[mask], item_idx=self.item_idx[mask], weight=self.weight[mask],
-            ts=self.ts[mask], user_ids=self.user_ids, n_items=self.n_items,
+            user_idx=self.user_idx[mask],
+            item_idx=self.item_idx[mask],
+            weight=self.weight[mask],
+            ts=self.ts[mask],
+            user_ids=self.user_ids,
+            n_items=self.n_items,
         )
 
     def user_item_matrix(self, *, min_weight: float = 0.0) -> sp.csr_matrix:
@@ -125,7 +131,8 @@ class Interactions:
         keep = self.weight >= min_weight
         mat = sp.csr_matrix(
             (self.weight[keep], (self.user_idx[keep], self.item_idx[keep])),
-            shape=(self.n_users, self.n_items), dtype=np.float32,
+            shape=(self.n_users, self.n_items),
+            dtype=np.float32,
         )
         mat.sum_duplicates()
         return mat

@@ -55,7 +55,9 @@ class Manifest:
 
     def __post_init__(self) -> None:
         if not _VERSION_RE.match(self.version):
-            raise RecoError(f"Manifest.version {self.version!r} is not '<algorithm>-<YYYYmmddTHHMMSS>-<hex4>'")
+            raise RecoError(
+                f"Manifest.version {self.version!r} is not '<algorithm>-<YYYYmmddTHHMMSS>-<hex4>'"
+            )
         window = tuple(float(t) for t in self.data_window)
         if len(window) != 2 or window[0] > window[1]:
             raise RecoError("Manifest.data_window must be (start, end) with start <= end")
@@ -126,9 +128,15 @@ class ModelRegistry:
             model.save(tmp)
             files = {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(tmp.iterdir())}
             manifest = Manifest(
-                version=version, algorithm=model.algorithm, params=dict(params),
-                data_window=data_window, metrics=dict(metrics), created_at=now.isoformat(),
-                n_items=model.catalog.n_items, catalog_version=catalog_version, files=files,
+                version=version,
+                algorithm=model.algorithm,
+                params=dict(params),
+                data_window=data_window,
+                metrics=dict(metrics),
+                created_at=now.isoformat(),
+                n_items=model.catalog.n_items,
+                catalog_version=catalog_version,
+                files=files,
             )
             (tmp / MANIFEST_FILE).write_text(manifest.to_json())
             _freeze(tmp)

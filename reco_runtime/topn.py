@@ -37,7 +37,11 @@ class Ragged:
         return self.items[a:b], self.scores[a:b]
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}_indptr": self.indptr, f"{prefix}_items": self.items, f"{prefix}_scores": self.scores}
+        return {
+            f"{prefix}_indptr": self.indptr,
+            f"{prefix}_items": self.items,
+            f"{prefix}_scores": self.scores,
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> Ragged:

@@ -30,7 +30,8 @@ def assignment_input_parse(data: dict) -> AssignmentInput:
         raise ApiError(code="required", field="session_id", detail="session_id is required.")
     slots = data.get("slots")
     slots = None if slots is None else _string_list(slots, "slots", MAX_SLOTS)
-    context = data.get("context") or {}
+    context = data.get("context")
+    context = {} if context is None else context
     if not isinstance(context, dict):
         raise ApiError(code="invalid_field", field="context", detail="context must be an object.")
     k = data.get("k")

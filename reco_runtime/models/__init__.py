@@ -3,9 +3,6 @@
 from reco_runtime.models.base import Recommender
 from reco_runtime.models.popularity import Popularity
 
-ALGORITHMS: dict[str, type[Recommender]] = {
-    cls.algorithm: cls
-    for cls in (Popularity,)
-}
+ALGORITHMS: dict[str, type[Recommender]] = {cls.algorithm: cls for cls in (Popularity,)}
 
 __all__ = ["ALGORITHMS", "Recommender", "Popularity"]

@@ -145,7 +145,8 @@ class Recommender:
         target = cls._target_class(doc.get("algorithm"))
         if doc.get("n_items") != catalog.n_items:
             raise ArtifactError(
-                f"model in {directory} was trained on {doc.get('n_items')} items, catalog has {catalog.n_items}"
+                f"model in {directory} was trained on {doc.get('n_items')} items, "
+                f"catalog has {catalog.n_items}"
             )
         arrays = _load_arrays(directory, doc.get("arrays", {}))
         try:

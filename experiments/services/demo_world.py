@@ -1,0 +1,175 @@
+"""The demo storefront: a synthetic catalog with hidden shopper taste, its history, slots,
+variants and one running experiment per slot.
+
+The hidden world (``reco_runtime.synthetic``) is regenerated from its recorded parameters
+by ``simulate_traffic``, so simulated shoppers react to the very catalog that was seeded.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from experiments.models import Event, Experiment, Item, Slot, Variant
+from experiments.models.experiments import Status
+from reco_runtime.models import ALGORITHMS
+from reco_runtime.synthetic import World, world_generate, world_history
+
+from .experiments import ArmSpec, experiment_create, experiment_start
+
+OTHER_PAGE_SLOTS = [
+    ("cart_upsell", "Cart upsell", "cart"),
+    ("email_recs", "Email recommendations", "email"),
+    ("post_purchase", "Post-purchase", "post_purchase"),
+]
+# Which challengers each kind of slot tries against the legacy baseline (control).
+SLOT_CHALLENGERS = {
+    "pdp_similar": ["item_knn", "hybrid", "content"],
+    "pdp_bought_together": ["item_knn", "hybrid"],
+    "pdp_also_viewed": ["item_knn", "session_bayes"],
+    "pdp_complete_the_look": ["content", "hybrid"],
+    "pdp_for_you": ["als", "hybrid", "session_bayes"],
+    "pdp_recently_viewed": ["session_bayes", "popularity"],
+    "pdp_trending_in_category": ["popularity", "session_bayes"],
+    "pdp_top_in_category": ["popularity", "hybrid"],
+    "pdp_new_arrivals": ["content", "popularity"],
+    "pdp_more_from_brand": ["content", "item_knn"],
+    "pdp_price_alternatives": ["content", "item_knn"],
+    "pdp_accessories": ["item_knn", "hybrid"],
+    "cart_upsell": ["item_knn", "hybrid"],
+    "email_recs": ["als", "hybrid"],
+    "post_purchase": ["item_knn", "als"],
+}
+MERCHANDISER_MODELS = ("slot", "variant", "experiment", "arm", "programsettings")
+ANALYST_MODELS = ("slot", "variant", "experiment", "arm", "posterior", "posteriorsnapshot", "item",
+                  "programsettings", "exposure")
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    n_items: int
+    n_users: int
+    seed: int
+
+
+def world_params_path():
+    return settings.VAR_DIR / "demo_world.json"
+
+
+def world_load() -> World:
+    """The hidden world that ``seed_demo`` seeded (regenerated from its parameters)."""
+    path = world_params_path()
+    if not path.exists():
+        raise FileNotFoundError("No demo world: run `python manage.py seed_demo` first.")
+    return world_generate(**asdict(WorldParams(**json.loads(path.read_text()))))
+
+
+def _items_store(world: World) -> None:
+    cat = world.catalog
+    Item.objects.all().delete()
+    created = [datetime.fromtimestamp(t, tz=UTC) for t in cat.created_at.tolist()]
+    Item.objects.bulk_create(
+        [
+            Item(item_id=str(cat.item_ids[i]), title=str(cat.titles[i]), category=int(cat.category[i]),
+                 brand=int(cat.brand[i]), price=round(float(cat.price[i]), 2), created_at=created[i])
+            for i in range(cat.n_items)
+        ],
+        batch_size=5_000,
+    )
+
+
+def _history_store(world: World, n_sessions: int, seed: int) -> int:
+    """Past sessions into the ledger as applied events (training data, no decisions)."""
+    log = world_history(world, n_sessions=n_sessions, rng=np.random.default_rng(seed + 1))
+    now = timezone.now()
+    Event.objects.filter(event_id__startswith="hist-").delete()
+    rows = []
+    for n, (user, item, kind, ts) in enumerate(zip(log.user_ids, log.item_ids, log.types, log.ts.tolist(),
+                                                   strict=True)):
+        anonymous = user.startswith("anon-")
+        rows.append(Event(
+            event_id=f"hist-{n}", type=kind, ts=datetime.fromtimestamp(ts, tz=UTC), session_id=log.session_ids[n],
+            user_id="" if anonymous else user, item_id=item, dwell_ms=int(log.dwell_ms[n]) or None,
+            applied_at=now,
+        ))
+    Event.objects.bulk_create(rows, batch_size=5_000)
+    return len(rows)
+
+
+def _slots_and_variants() -> list[Slot]:
+    for position, (key, name, page) in enumerate(OTHER_PAGE_SLOTS):
+        Slot.objects.get_or_create(key=key, defaults={"name": name, "page": page, "position": position})
+    baseline = "cohort_bestsellers" if "cohort_bestsellers" in ALGORITHMS else "popularity"
+    slots = list(Slot.objects.filter(key__in=SLOT_CHALLENGERS))
+    for slot in slots:
+        legacy, _ = Variant.objects.get_or_create(
+            key=f"{slot.key}-legacy", defaults={"slot": slot, "algorithm": baseline,
+                                                "description": "Legacy 12-cohort bestsellers"},
+        )
+        for algorithm in SLOT_CHALLENGERS[slot.key]:
+            if algorithm in ALGORITHMS and algorithm != baseline:
+                Variant.objects.get_or_create(
+                    key=f"{slot.key}-{algorithm}", defaults={"slot": slot, "algorithm": algorithm}
+                )
+        slot.fallback_variant = legacy
+        slot.save()
+    return slots
+
+
+def _experiments_start(slots: list[Slot]) -> list[Experiment]:
+    started = []
+    for slot in slots:
+        if Experiment.objects.filter(slot=slot, status=Status.RUNNING).exists():
+            continue
+        variants = list(slot.variants.order_by("key"))
+        legacy = next(v for v in variants if v.key.endswith("-legacy"))
+        challengers = [v for v in variants if v != legacy]
+        arms = [ArmSpec("A", legacy, is_control=True)] + [
+            ArmSpec(chr(ord("B") + i), v) for i, v in enumerate(challengers)
+        ]
+        if len(arms) < 2:
+            continue
+        key = f"{slot.key.replace('_', '-')}-demo-{timezone.now():%Y%m%d%H%M%S}"
+        experiment = experiment_create(key=key, slot=slot, arms=arms, burn_in=100, exploration_floor=0.1)
+        started.append(experiment_start(experiment=experiment))
+    return started
+
+
+def groups_ensure() -> None:
+    """The ``merchandiser`` (edit slots, variants, experiments) and ``analyst`` (read all) groups."""
+    merch, _ = Group.objects.get_or_create(name="merchandiser")
+    merch.permissions.set(Permission.objects.filter(
+        content_type__app_label="experiments", content_type__model__in=MERCHANDISER_MODELS,
+    ).exclude(codename__startswith="delete_programsettings"))
+    analyst, _ = Group.objects.get_or_create(name="analyst")
+    analyst.permissions.set(Permission.objects.filter(
+        content_type__app_label="experiments", content_type__model__in=ANALYST_MODELS, codename__startswith="view_",
+    ))
+
+
+def demo_seed(
+    *, n_items: int, n_users: int, n_sessions: int, seed: int = 0, say: Callable[[str], None] = print
+) -> dict:
+    """Seed the whole demo; re-running replaces the catalog and history and starts fresh experiments."""
+    from .training import models_train
+
+    world = world_generate(n_items=n_items, n_users=n_users, seed=seed)
+    say(f"world: {n_items} items, {n_users} users, {world.n_categories} categories")
+    with transaction.atomic():
+        _items_store(world)
+        events = _history_store(world, n_sessions, seed)
+        say(f"history: {events} events from {n_sessions} past sessions")
+        slots = _slots_and_variants()
+        groups_ensure()
+    world_params_path().parent.mkdir(parents=True, exist_ok=True)
+    world_params_path().write_text(json.dumps(asdict(WorldParams(n_items, n_users, seed))))
+    models_train(progress=say)
+    started = _experiments_start(slots)
+    say(f"experiments running: {len(started)}")
+    return {"items": n_items, "events": events, "experiments": [e.key for e in started]}

@@ -1,0 +1,162 @@
+"""Simulated shoppers browsing through the real REST API.
+
+Each shopper has hidden taste and a session intent (``reco_runtime.synthetic``). A session
+views a few product pages; each page asks ``/api/v1/assignments`` for every product-page
+slot, posts the impressions, and the shopper clicks, adds to cart and buys according to
+the hidden model (with position bias: rank r is examined with probability 0.85^(r-1)).
+Purchases are posted at the end of the session without a decision, as a checkout would.
+The storefront never sees the hidden model: only better items earn more clicks.
+"""
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+
+from reco_runtime.synthetic import Shopper, World, shopper_new, shopper_reacts
+
+EXAMINE_DECAY = 0.85
+
+
+@dataclass
+class TrafficStats:
+    sessions: int = 0
+    pages: int = 0
+    decisions: int = 0
+    clicks: int = 0
+    purchases: int = 0
+    revenue: float = 0.0
+    fallbacks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class StorefrontClient:
+    """POSTs JSON with the storefront key through a Django test client or over HTTP."""
+
+    def __init__(self, key: str, *, base_url: str | None = None, django_client=None) -> None:
+        self.key = key
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.django_client = django_client
+
+    def post(self, path: str, body: dict) -> tuple[int, dict]:
+        payload = orjson.dumps(body)
+        if self.base_url is None:
+            response = self.django_client.post(
+                path, data=payload, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {self.key}"
+            )
+            return response.status_code, orjson.loads(response.content or b"{}")
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.base_url + path, data=payload, method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Api-Key {self.key}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, orjson.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, orjson.loads(exc.read() or b"{}")
+
+
+def _event(kind: str, shopper: Shopper, **fields) -> dict:
+    return {"event_id": f"sim-{uuid.uuid4().hex}", "type": kind, "ts": datetime.now(UTC).isoformat(),
+            "session_id": shopper.session_id, "user_id": shopper.user_id, **fields}
+
+
+class SessionSimulator:
+    def __init__(self, world: World, client: StorefrontClient, rng: np.random.Generator, stats: TrafficStats):
+        self.world, self.client, self.rng, self.stats = world, client, rng, stats
+        self.index = {str(item): i for i, item in enumerate(world.catalog.item_ids)}
+
+    def _first_product(self, shopper: Shopper) -> int:
+        in_intent = np.flatnonzero(self.world.catalog.category == shopper.intent)
+        pool = in_intent if len(in_intent) else np.arange(self.world.catalog.n_items)
+        return int(self.rng.choice(pool))
+
+    def _page(self, shopper: Shopper, product: int, cart: list[str]) -> list[int]:
+        """One product page: returns the item indices the shopper clicked."""
+        status, body = self.client.post("/api/v1/assignments", {
+            "session_id": shopper.session_id, "user_id": shopper.user_id,
+            "context": {"page": "product", "product_id": str(self.world.catalog.item_ids[product]),
+                        "cart": cart, "device": shopper.device},
+        })
+        if status != 200:
+            self.stats.errors.append(f"assignments {status}: {body}")
+            return []
+        events = [_event("view", shopper, item_id=str(self.world.catalog.item_ids[product]),
+                         dwell_ms=int(self.rng.exponential(30_000)))]
+        clicked: list[int] = []
+        for decision in body["decisions"]:
+            if "error" in decision or not decision["items"]:
+                continue
+            self.stats.decisions += 1
+            self.stats.fallbacks += decision["fallback"]
+            events.append(_event("impression", shopper, decision_id=decision["decision_id"]))
+            items = np.array([self.index[i["item_id"]] for i in decision["items"]])
+            reaction = shopper_reacts(self.world, shopper, items, context_product=product, rng=self.rng)
+            examined = self.rng.random(len(items)) < EXAMINE_DECAY ** np.arange(len(items))
+            for pos in np.flatnonzero(reaction["click"] & examined):
+                item_id = str(self.world.catalog.item_ids[items[pos]])
+                events.append(_event("click", shopper, decision_id=decision["decision_id"], item_id=item_id))
+                clicked.append(int(items[pos]))
+                if reaction["add_to_cart"][pos]:
+                    events.append(_event("add_to_cart", shopper, decision_id=decision["decision_id"],
+                                         item_id=item_id))
+                    cart.append(item_id)
+        self._post_events(events)
+        self.stats.pages += 1
+        self.stats.clicks += len(clicked)
+        return clicked
+
+    def _post_events(self, events: list[dict]) -> None:
+        status, body = self.client.post("/api/v1/events", {"events": events})
+        if status != 202 or body.get("rejected"):
+            self.stats.errors.append(f"events {status}: {body}")
+
+    def _checkout(self, shopper: Shopper, cart: list[str]) -> None:
+        if not cart:
+            return
+        idx = np.array([self.index[i] for i in cart])
+        buys = self.rng.random(len(idx)) < self.world.affinity.purchase_given_cart
+        if not buys.any():
+            return
+        bought = [cart[i] for i in np.flatnonzero(buys)]
+        value = float(self.world.catalog.price[idx[buys]].sum())
+        self._post_events([_event("purchase", shopper, items=bought, value=round(value, 2))])
+        self.stats.purchases += 1
+        self.stats.revenue += value
+
+    def run_session(self, max_pages: int) -> None:
+        shopper = shopper_new(self.world, self.rng)
+        product = self._first_product(shopper)
+        cart: list[str] = []
+        for _ in range(int(self.rng.integers(1, max_pages + 1))):
+            clicked = self._page(shopper, product, cart)
+            if not clicked:
+                break
+            product = int(self.rng.choice(clicked))
+        self._checkout(shopper, cart)
+        self.stats.sessions += 1
+
+
+def traffic_simulate(
+    *, world: World, client: StorefrontClient, sessions: int, seed: int, max_pages: int = 4,
+    every: int = 100, on_every: Callable[[TrafficStats], None] | None = None, progress=None,
+) -> TrafficStats:
+    """Run ``sessions`` shopper sessions; call ``on_every`` every ``every`` sessions (e.g. allocate)."""
+    stats = TrafficStats()
+    simulator = SessionSimulator(world, client, np.random.default_rng(seed), stats)
+    for n in itertools.count(1):
+        if n > sessions:
+            break
+        simulator.run_session(max_pages)
+        if progress is not None:
+            progress.update(1)
+        if on_every is not None and n % every == 0:
+            on_every(stats)
+    return stats
