@@ -94,7 +94,10 @@ def prob_best_exact_two(post: BetaBernoulli) -> np.ndarray:
 
 
 def expected_loss_exact_two(post: BetaBernoulli) -> np.ndarray:
-    """Expected loss of exactly two Beta arms by quadrature: [E[(theta_1 - theta_0)+], E[(theta_0 - theta_1)+]]."""
+    """Expected loss of exactly two Beta arms by quadrature.
+
+    Returns [E[(theta_1 - theta_0)+], E[(theta_0 - theta_1)+]].
+    """
     _require_two(post)
     return expected_loss_exact(post)
 

@@ -91,7 +91,9 @@ def stopping_state(
             f"clearly best. {lead_text}."
         )
         return StoppingState(True, None, "max_samples", prob, loss, True, text, leader, total)
-    text = f"Keep going: {lead_text}; the rule needs {_percent(threshold)} and a risk below {describe(epsilon)}."
+    text = (
+        f"Keep going: {lead_text}; the rule needs {_percent(threshold)} and a risk below {describe(epsilon)}."
+    )
     return StoppingState(False, None, "continue", prob, loss, False, text, leader, total)
 
 

@@ -19,10 +19,14 @@ import numpy as np
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import ArtifactError, RecoError
 from reco_runtime.interactions import Interactions
+from reco_runtime.models import _ranking
 from reco_runtime.request import RecRequest
+from reco_runtime.topn import top_n_indices
 
 MODEL_FORMAT = 1
 MODEL_FILE = "model.json"
+FALLBACK_N = 500  # length of the bestseller list every variant back-fills short answers from
+FALLBACK_HALF_LIFE_S = 7 * 86_400.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +55,12 @@ def _from_json(value: Any) -> Any:
 
 class Recommender:
     """Base class of the variants. Subclasses set ``algorithm`` and ``Params`` and implement
-    ``_fit``, ``_recommend``, ``_state`` (arrays + JSON meta to save) and ``_restore``."""
+    ``_fit``, ``_candidates``, ``_state`` (arrays + JSON meta to save) and ``_restore``.
+
+    ``recommend`` = the variant's own ranked candidates, back-filled up to ``k`` from the recent
+    bestsellers (``fallback``), so a slot is never left half empty. The page's own product is
+    never returned.
+    """
 
     algorithm: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
@@ -64,6 +73,7 @@ class Recommender:
             raise RecoError(f"{self.algorithm}: bad params {params} ({exc}); known: {names}") from exc
         self.catalog: Catalog | None = None
         self.fit_seconds: float | None = None
+        self.fallback: np.ndarray = np.zeros(0, dtype=np.int32)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params})"
@@ -84,6 +94,8 @@ class Recommender:
         import time
 
         start = time.perf_counter()
+        counts = interactions.decayed_item_counts(half_life_s=FALLBACK_HALF_LIFE_S)
+        self.fallback = top_n_indices(counts, FALLBACK_N)
         self._fit(interactions, catalog, progress)
         self.catalog = catalog
         self.fit_seconds = time.perf_counter() - start
@@ -100,9 +112,23 @@ class Recommender:
             raise RecoError(f"{self.algorithm}: recommend() before fit() or load()")
         if request.max_item() >= self.catalog.n_items:
             raise RecoError(f"request references item {request.max_item()} outside the catalog")
-        return self._recommend(request)
+        exclude = request.exclude
+        if request.product is not None and request.product not in exclude:
+            exclude = exclude | {request.product}
+        items, scores = self._candidates(request, request.k, exclude)
+        return _ranking.backfill(items, scores, request.k, exclude, self.fallback)
 
-    def _recommend(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, request: RecRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The variant's own best ``n`` items for ``request`` without back-filling (may be fewer
+        or empty), best first; for re-rankers such as ``hybrid``."""
+        exclude = request.exclude
+        if request.product is not None:
+            exclude = exclude | {request.product}
+        return self._candidates(request, n, exclude)
+
+    def _candidates(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     # -- persistence ------------------------------------------------------------------------
@@ -120,6 +146,7 @@ class Recommender:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         arrays, meta = self._state()
+        arrays = {**arrays, "fallback": self.fallback}
         for name, arr in arrays.items():
             np.save(directory / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
         doc = {
@@ -151,6 +178,7 @@ class Recommender:
         arrays = _load_arrays(directory, doc.get("arrays", {}))
         try:
             model = target(**_from_json(doc["params"]))
+            model.fallback = arrays.pop("fallback")
             model._restore(arrays, _from_json(doc.get("meta", {})), catalog)
         except (KeyError, RecoError, TypeError, IndexError) as exc:
             raise ArtifactError(f"cannot restore {target.algorithm} from {directory}: {exc}") from exc

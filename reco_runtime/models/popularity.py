@@ -58,14 +58,16 @@ class Popularity(Recommender):
     def _group_codes(self, catalog: Catalog) -> np.ndarray:
         return catalog.category if self.params.scope == "category" else catalog.brand
 
-    def _recommend(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
         if self.groups is not None and request.product is not None:
             group = int(self._group_codes(self.catalog)[request.product])
             if group < self.groups.n_rows:
                 items, scores = self.groups.row(group)
-                items, scores = _ranking.sorted_top_k(items, scores, request.k, request.exclude)
-                return _ranking.backfill(items, scores, request.k, request.exclude, self.top)
-        return _ranking.sorted_top_k(self.top, self.top_scores, request.k, request.exclude)
+                items, scores = _ranking.sorted_top_k(items, scores, n, exclude)
+                return _ranking.backfill(items, scores, n, exclude, self.top)
+        return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"item_scores": self.item_scores, "top": self.top}

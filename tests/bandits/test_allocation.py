@@ -83,7 +83,9 @@ def test_it_rejects_bad_settings(kwargs):
         allocation_weights(_post([1, 2], [10, 10]), **kwargs)
 
 
-arm_counts = st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 10**7)).map(sorted), min_size=1, max_size=8)
+arm_counts = st.lists(
+    st.tuples(st.integers(0, 10**7), st.integers(0, 10**7)).map(sorted), min_size=1, max_size=8
+)
 
 
 @settings(max_examples=80, deadline=None)

@@ -15,7 +15,8 @@ from bandits import (
 
 
 def test_two_arm_prob_best_matches_the_closed_form_sum_for_integer_parameters():
-    # Evan Miller's closed form: P(theta_B > theta_A) = sum_{i<a_B} B(a_A+i, b_A+b_B)/((b_B+i) B(1+i, b_B) B(a_A, b_A))
+    # Evan Miller's closed form: P(theta_B > theta_A)
+    #   = sum_{i < a_B} B(a_A + i, b_A + b_B) / ((b_B + i) B(1 + i, b_B) B(a_A, b_A))
     from scipy.special import betaln
 
     a_a, b_a, a_b, b_b = 13, 90, 19, 85

@@ -26,7 +26,9 @@ def test_dr_equals_its_formula_and_ips_with_a_zero_model():
     weights = TARGET / LOGGING
     expected = np.mean(v_hat + weights * (REWARD - q_hat))
     assert ope.dr(REWARD, LOGGING, TARGET, q_hat, v_hat) == pytest.approx(expected)
-    assert ope.dr(REWARD, LOGGING, TARGET, np.zeros(5), np.zeros(5)) == pytest.approx(ope.ips(REWARD, LOGGING, TARGET))
+    assert ope.dr(REWARD, LOGGING, TARGET, np.zeros(5), np.zeros(5)) == pytest.approx(
+        ope.ips(REWARD, LOGGING, TARGET)
+    )
 
 
 def test_replay_averages_rewards_where_the_actions_match():
@@ -116,6 +118,8 @@ def test_bootstrap_interval_covers_the_estimate_and_is_reproducible():
 
 def test_bootstrap_counts_resamples_where_the_estimator_is_undefined():
     rewards = np.array([1.0, 0.0, 1.0, 0.0])
-    result = ope.bootstrap_ci(ope.replay, rewards, np.array([0, 1, 1, 1]), np.zeros(4, int), n_boot=200, seed=3)
+    result = ope.bootstrap_ci(
+        ope.replay, rewards, np.array([0, 1, 1, 1]), np.zeros(4, int), n_boot=200, seed=3
+    )
     assert result.n_failed > 0
     assert result.estimate == 1.0

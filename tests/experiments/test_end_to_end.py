@@ -1,0 +1,86 @@
+"""Storefront -> events -> posteriors, end to end: eagerly in-process, and with a real Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from controlplane.celery import app as celery_app
+from experiments.models import Event, Posterior
+from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
+from tests.experiments.storefront_helpers import traffic_post
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _assert_posteriors_match_ledger() -> None:
+    stored, recount = posteriors_stored(), posteriors_recount()
+    assert stored == recount
+    assert sum(v["trials"] for v in stored.values()) > 0
+    assert sum(v["clicks"] for v in stored.values()) > 0
+
+
+@pytest.fixture
+def eager_tasks():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_end_to_end_in_process(api, storefront, rng, eager_tasks):
+    traffic_post(api, storefront.catalog, rng, sessions=25)
+    assert not Event.objects.filter(applied_at__isnull=True).exists()
+    _assert_posteriors_match_ledger()
+
+
+def _worker_env() -> dict:
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(settings):
+    """A real ``celery worker`` process on the test database, consuming this run's queue."""
+    queue = celery_app.conf.task_default_queue
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", queue, "-c", "2",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        cwd=REPO, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wait_until_applied(proc, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"worker died: {proc.stdout.read().decode()[-3000:]}")
+        if not Event.objects.filter(applied_at__isnull=True).exists():
+            return
+        time.sleep(0.2)
+    raise AssertionError("the worker did not apply the events in time")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_end_to_end_with_a_real_worker(api, storefront, rng, celery_worker_process, settings):
+    assert not settings.CELERY_TASK_ALWAYS_EAGER
+    assert connection.vendor == "postgresql"
+    traffic_post(api, storefront.catalog, rng, sessions=25)
+    _wait_until_applied(celery_worker_process)
+    assert Posterior.objects.filter(trials__gt=0).exists()
+    _assert_posteriors_match_ledger()
