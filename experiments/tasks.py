@@ -7,13 +7,20 @@ from experiments.services.allocations import allocations_recompute
 from experiments.services.posteriors import posteriors_update
 
 
+DEFERRED_RETRY_S = 1
+
+
 @shared_task(
-    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, time_limit=300,
-    soft_time_limit=240,
+    bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5,
+    time_limit=300, soft_time_limit=240,
 )
-def posteriors_update_task() -> int:
+def posteriors_update_task(self) -> int:
     """Apply unapplied ledger events; concurrent runs split the work by row locks."""
-    return posteriors_update()
+    result = posteriors_update()
+    if result.deferred and not self.request.is_eager:
+        # Outcomes waiting for another worker's batch of the same session: look again shortly.
+        posteriors_update_task.apply_async(countdown=DEFERRED_RETRY_S)
+    return result.applied
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, time_limit=120)

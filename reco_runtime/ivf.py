@@ -41,7 +41,11 @@ class IvfIndex:
         return len(self.centroids)
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}_centroids": self.centroids, f"{prefix}_indptr": self.indptr, f"{prefix}_items": self.items}
+        return {
+            f"{prefix}_centroids": self.centroids,
+            f"{prefix}_indptr": self.indptr,
+            f"{prefix}_items": self.items,
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> IvfIndex:
@@ -54,7 +58,9 @@ class IvfIndex:
         probe_scores = self.centroids @ query
         avg = max(1.0, len(self.items) / max(1, self.n_clusters))
         m = min(self.n_clusters, int(np.ceil(n_candidates / avg)) * 2 + 1)
-        best = np.argpartition(-probe_scores, m - 1)[:m] if m < self.n_clusters else np.arange(self.n_clusters)
+        best = (
+            np.argpartition(-probe_scores, m - 1)[:m] if m < self.n_clusters else np.arange(self.n_clusters)
+        )
         best = best[np.argsort(-probe_scores[best], kind="stable")]
         taken = np.searchsorted(np.cumsum(sizes[best]), n_candidates) + 1
         if taken > len(best):  # too few items in the first m clusters: take more, in order
@@ -66,7 +72,9 @@ class IvfIndex:
             return np.asarray(self.items[self.indptr[c] : self.indptr[c + 1]])
         return np.concatenate([self.items[self.indptr[c] : self.indptr[c + 1]] for c in chosen.tolist()])
 
-    def search(self, vectors: np.ndarray, query: np.ndarray, n_candidates: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, vectors: np.ndarray, query: np.ndarray, n_candidates: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(candidate items, exact inner products with ``query``) for the probed clusters."""
         cands = self.probe(query, n_candidates)
         return cands, vectors[cands] @ query

@@ -62,8 +62,11 @@ def _concat(parts: Sequence[Ragged], n_rows: int) -> Ragged:
         return Ragged(np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
     offsets = np.cumsum([0] + [p.indptr[-1] for p in parts[:-1]])
     indptr = np.concatenate([[0]] + [p.indptr[1:] + off for p, off in zip(parts, offsets, strict=True)])
-    return Ragged(indptr.astype(np.int64), np.concatenate([p.items for p in parts]),
-                  np.concatenate([p.scores for p in parts]))
+    return Ragged(
+        indptr.astype(np.int64),
+        np.concatenate([p.items for p in parts]),
+        np.concatenate([p.scores for p in parts]),
+    )
 
 
 def seed_scores(neighbours: Ragged, seeds: Sequence[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:

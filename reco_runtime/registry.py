@@ -80,9 +80,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
 def _freeze(directory: Path) -> None:
     """Make the artifact's files read-only: a reminder that versions are immutable."""
-    for path in directory.iterdir():
+    for path in _files(directory):
         with contextlib.suppress(OSError):
             path.chmod(0o444)
 
@@ -126,7 +130,10 @@ class ModelRegistry:
         tmp = self.models_dir / f".tmp-{version}-{secrets.token_hex(4)}"
         try:
             model.save(tmp)
-            files = {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(tmp.iterdir())}
+            files = {
+                p.relative_to(tmp).as_posix(): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+                for p in _files(tmp)
+            }
             manifest = Manifest(
                 version=version,
                 algorithm=model.algorithm,

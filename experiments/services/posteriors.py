@@ -9,6 +9,7 @@ finds the events still unapplied.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -98,6 +99,30 @@ def _posteriors_increment(attribution: Attribution) -> None:
         )
 
 
+def _deferred_split(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """Hold back session-attributed outcomes while an earlier event of their session is in flight.
+
+    An outcome without a decision is matched against the session's earlier exposures; if
+    another worker holds an earlier, still unapplied event of that session, the exposure it
+    reveals is not visible yet. Such outcomes wait for a later run, which keeps concurrent
+    workers in exact agreement with a serial recount of the ledger.
+    """
+    session_outcomes = [e for e in events if e.type in ("click", "add_to_cart", "purchase") and not e.decision_key]
+    if not session_outcomes:
+        return events, []
+    mine = [e.id for e in events]
+    first_pending: dict[str, int] = {}
+    in_flight = (
+        Event.objects.filter(session_id__in={e.session_id for e in session_outcomes}, applied_at__isnull=True)
+        .exclude(id__in=mine)
+        .values_list("session_id", "id")
+    )
+    for session_id, event_id in in_flight:
+        first_pending[session_id] = min(event_id, first_pending.get(session_id, event_id))
+    deferred = {e.id for e in session_outcomes if e.id > first_pending.get(e.session_id, e.id)}
+    return [e for e in events if e.id not in deferred], [e for e in events if e.id in deferred]
+
+
 def _batch_apply(events: list[Event]) -> None:
     """Apply one claimed batch. Expects the caller's transaction and the events' row locks."""
     attribution = Attribution()
@@ -120,18 +145,33 @@ def _batch_apply(events: list[Event]) -> None:
     Event.objects.filter(id__in=[e.id for e in events]).update(applied_at=timezone.now())
 
 
-def posteriors_update(*, batch_size: int = BATCH_SIZE, max_batches: int = 1_000) -> int:
-    """Apply unapplied events batch by batch; return how many were applied. Safe to run concurrently."""
-    applied = 0
+@dataclass(frozen=True)
+class UpdateResult:
+    applied: int
+    deferred: int
+
+
+def posteriors_update(*, batch_size: int = BATCH_SIZE, max_batches: int = 1_000) -> UpdateResult:
+    """Apply unapplied events batch by batch. Safe to run concurrently and to repeat.
+
+    ``deferred`` counts outcomes left for a later run because their session was in
+    flight in another worker (see ``_deferred_split``).
+    """
+    applied = deferred = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            events = list(
+            claimed = list(
                 Event.objects.select_for_update(skip_locked=True)
                 .filter(applied_at__isnull=True)
                 .order_by("id")[:batch_size]
             )
-            if not events:
+            if not claimed:
                 break
-            _batch_apply(events)
-        applied += len(events)
-    return applied
+            ready, held = _deferred_split(claimed)
+            if ready:
+                _batch_apply(ready)
+        applied += len(ready)
+        deferred = len(held)
+        if not ready:
+            break  # only held events are left: they come back once their sessions' earlier events land
+    return UpdateResult(applied=applied, deferred=deferred)

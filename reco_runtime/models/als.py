@@ -65,7 +65,10 @@ class Als(Recommender):
         conf.data = p.alpha * np.log1p(conf.data)
         with threadpool_limits(1, "blas"):
             model = AlternatingLeastSquares(
-                factors=p.factors, regularization=p.regularization, alpha=1.0, iterations=p.iterations,
+                factors=p.factors,
+                regularization=p.regularization,
+                alpha=1.0,
+                iterations=p.iterations,
                 random_state=p.seed,
             )
             model.fit(conf, show_progress=bool(progress))
@@ -75,7 +78,9 @@ class Als(Recommender):
         self._user_index = None
         y = self.item_factors.astype(np.float64)
         self.gram = y.T @ y + p.regularization * np.eye(p.factors)
-        self.index = ivf_build(self.item_factors, n_clusters=p.n_clusters or None, rng=np.random.default_rng(p.seed))
+        self.index = ivf_build(
+            self.item_factors, n_clusters=p.n_clusters or None, rng=np.random.default_rng(p.seed)
+        )
 
     def user_vector(self, request: RecRequest) -> np.ndarray | None:
         """The request's taste vector (factors,), or None when nothing is known."""
@@ -97,8 +102,13 @@ class Als(Recommender):
     def _fold_in(self, request: RecRequest) -> np.ndarray | None:
         p: AlsParams = self.params
         seeds = session_seeds(
-            request.product, request.signals.viewed, request.signals.cart,
-            product_weight=p.product_conf, cart_weight=p.cart_conf, view_weight=p.view_conf, view_decay=1.0,
+            request.product,
+            request.signals.viewed,
+            request.signals.cart,
+            product_weight=p.product_conf,
+            cart_weight=p.cart_conf,
+            view_weight=p.view_conf,
+            view_decay=1.0,
         )
         seeds = [(i, w) for i, w in seeds if w > 0]
         if not seeds:
@@ -120,8 +130,12 @@ class Als(Recommender):
         return _ranking.top_k(cands, scores, n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"item_factors": self.item_factors, "user_factors": self.user_factors,
-                  "user_ids": self.user_ids, "gram": self.gram}
+        arrays = {
+            "item_factors": self.item_factors,
+            "user_factors": self.user_factors,
+            "user_ids": self.user_ids,
+            "gram": self.gram,
+        }
         return arrays | self.index.arrays("ivf"), {}
 
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:

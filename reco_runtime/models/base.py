@@ -139,6 +139,9 @@ class Recommender:
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
         raise NotImplementedError
 
+    def _restore_dir(self, directory: Path, catalog: Catalog) -> None:
+        """Hook for composite variants that keep sub-models in sub-directories."""
+
     def save(self, directory: str | Path) -> None:
         """Write ``model.json`` and one ``<name>.npy`` per state array into ``directory``."""
         if self.catalog is None:
@@ -180,6 +183,9 @@ class Recommender:
             model = target(**_from_json(doc["params"]))
             model.fallback = arrays.pop("fallback")
             model._restore(arrays, _from_json(doc.get("meta", {})), catalog)
+            model._restore_dir(directory, catalog)
+        except ArtifactError:
+            raise
         except (KeyError, RecoError, TypeError, IndexError) as exc:
             raise ArtifactError(f"cannot restore {target.algorithm} from {directory}: {exc}") from exc
         model.catalog = catalog

@@ -43,21 +43,26 @@ class CohortBestsellers(Recommender):
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         p: CohortBestsellersParams = self.params
         recent = interactions.ts >= interactions.window[1] - p.window_days * DAY_S
-        user_cohort = np.fromiter((cohort_of(u) for u in interactions.user_ids.tolist()), np.int64,
-                                  count=interactions.n_users)
+        user_cohort = np.fromiter(
+            (cohort_of(u) for u in interactions.user_ids.tolist()), np.int64, count=interactions.n_users
+        )
         cohort = user_cohort[interactions.user_idx[recent]]
         n = interactions.n_items
         indptr, items, scores = [0], [], []
         for c in range(N_COHORTS):
             mask = cohort == c
-            counts = np.bincount(interactions.item_idx[recent][mask], weights=interactions.weight[recent][mask],
-                                 minlength=n)
+            counts = np.bincount(
+                interactions.item_idx[recent][mask], weights=interactions.weight[recent][mask], minlength=n
+            )
             top = top_n_indices(counts, p.top_n)
             items.append(top)
             scores.append(counts[top].astype(np.float32))
             indptr.append(indptr[-1] + len(top))
-        self.lists = Ragged(np.asarray(indptr, dtype=np.int64), np.concatenate(items).astype(np.int32),
-                            np.concatenate(scores).astype(np.float32))
+        self.lists = Ragged(
+            np.asarray(indptr, dtype=np.int64),
+            np.concatenate(items).astype(np.int32),
+            np.concatenate(scores).astype(np.float32),
+        )
 
     @staticmethod
     def cohort_for(request: RecRequest) -> int:

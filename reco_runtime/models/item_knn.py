@@ -54,8 +54,12 @@ class ItemKnn(Recommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         p: ItemKnnParams = self.params
         seeds = session_seeds(
-            request.product, request.signals.viewed, request.signals.cart,
-            product_weight=p.product_weight, cart_weight=p.cart_weight, view_weight=p.view_weight,
+            request.product,
+            request.signals.viewed,
+            request.signals.cart,
+            product_weight=p.product_weight,
+            cart_weight=p.cart_weight,
+            view_weight=p.view_weight,
             max_views=p.max_views,
         )
         items, scores = seed_scores(self.neighbours, seeds)

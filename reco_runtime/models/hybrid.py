@@ -1,0 +1,113 @@
+"""``hybrid``: candidates from several generators, re-ranked with the session's signals.
+
+Generators (each a fitted sub-model, saved in a sub-directory of the artifact):
+``item_knn`` on the product, cart and views; ``als`` for the user / folded-in session;
+``session_bayes``; ``popularity``. Each proposes ``per_generator`` items; a candidate's score
+is a weighted reciprocal-rank fusion (Cormack et al. 2009) plus the session's category intent::
+
+    score_i = sum_g w_g / (rrf_k + rank_g(i)) + w_intent * theta_c(i) / (rrf_k + 1)
+
+rank_g is 1-based; a generator that did not propose i contributes 0. theta is
+``session_bayes``'s posterior category intent. Weights are params, so a variant of ``hybrid``
+can be tuned like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reco_runtime.catalog import Catalog
+from reco_runtime.errors import RecoError
+from reco_runtime.interactions import Interactions
+from reco_runtime.models import _ranking
+from reco_runtime.models.als import Als
+from reco_runtime.models.base import Recommender
+from reco_runtime.models.item_knn import ItemKnn
+from reco_runtime.models.popularity import Popularity
+from reco_runtime.models.session_bayes import SessionBayes
+from reco_runtime.request import RecRequest
+
+GENERATORS: dict[str, type[Recommender]] = {
+    "knn": ItemKnn,
+    "als": Als,
+    "session": SessionBayes,
+    "popularity": Popularity,
+}
+
+
+@dataclass(frozen=True)
+class HybridParams:
+    per_generator: int = 100
+    rrf_k: float = 20.0
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"knn": 1.0, "als": 1.0, "session": 1.0, "popularity": 0.3}
+    )
+    w_intent: float = 1.0
+    generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.weights) | set(self.generator_params)) - set(GENERATORS)
+        if unknown:
+            raise RecoError(f"hybrid: unknown generators {sorted(unknown)}; known: {sorted(GENERATORS)}")
+        if self.per_generator < 1 or self.rrf_k < 0 or any(w < 0 for w in self.weights.values()):
+            raise RecoError("hybrid: per_generator >= 1, rrf_k >= 0 and weights >= 0 required")
+
+
+class Hybrid(Recommender):
+    algorithm = "hybrid"
+    Params = HybridParams
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.generators: dict[str, Recommender] = {}
+
+    def _active(self) -> list[str]:
+        return [g for g in GENERATORS if self.params.weights.get(g, 0.0) > 0]
+
+    def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
+        self.generators = {
+            g: GENERATORS[g](**self.params.generator_params.get(g, {})).fit(
+                interactions, catalog, progress=progress
+            )
+            for g in self._active()
+        }
+
+    def _candidates(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        p: HybridParams = self.params
+        items_parts, score_parts = [], []
+        for g, model in self.generators.items():
+            items, _ = model._candidates(request, p.per_generator, exclude)
+            items_parts.append(items)
+            score_parts.append(p.weights[g] / (p.rrf_k + np.arange(1, len(items) + 1)))
+        cands, scores = _ranking.aggregate(np.concatenate(items_parts), np.concatenate(score_parts))
+        session = self.generators.get("session")
+        if p.w_intent and isinstance(session, SessionBayes) and len(cands):
+            theta = session.category_posterior(request)
+            scores = scores + p.w_intent * theta[self.catalog_category[cands]] / (p.rrf_k + 1)
+        return _ranking.top_k(cands, scores.astype(np.float32), n, exclude)
+
+    @property
+    def catalog_category(self) -> np.ndarray:
+        if self.catalog is None:
+            raise RecoError("hybrid: not fitted")
+        return self.catalog.category
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {}, {"generators": list(self.generators)}
+
+    def save(self, directory: str | Path) -> None:
+        super().save(directory)
+        for g, model in self.generators.items():
+            model.save(Path(directory) / g)
+
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
+        self._generator_names = list(meta["generators"])
+
+    def _restore_dir(self, directory: Path, catalog: Catalog) -> None:
+        self.generators = {g: GENERATORS[g].load(directory / g, catalog) for g in self._generator_names}

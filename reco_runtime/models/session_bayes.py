@@ -1,0 +1,183 @@
+"""``session_bayes``: a popularity/recency prior updated by this session's signals.
+
+No user history needed: it serves sensible items from the first page view of an anonymous
+session and better ones as the session goes on. The predictive score of item i (category c,
+brand b) is::
+
+    score_i = theta_c * (s * P0(i | c) + m_i+) / (s + M_c) * exp(beta * tanh(n_b)) * exp(-rho * m_i-)
+
+theta ~ Dirichlet(alpha * share + n): the session's category intent. The prior share is the
+category's share of time-decayed popularity; n_c sums this session's evidence on category c:
+the product page (``product_evidence``), each view by dwell (``dwell_ms / dwell_ref_ms`` clipped
+to [0.2, 3]; unknown dwell = 1), each cart add (``cart_evidence``), each removal (negative,
+``removed_evidence``). theta_c is floored at a tenth of its prior so removals cannot zero a
+category.  P0(i | c): the item's share of its category's prior mass: decayed popularity plus a
+recency pseudo-count for new items (``new_item_prior`` x the category's mean popularity x
+2^-(age / new_half_life_days)).  m_i: evidence transferred from the session's items to their
+co-viewed neighbours (cosine, ``coview_weight``); M_c: its sum in category c (Dirichlet-
+multinomial update within the category). Removed items push their neighbours down
+(m_i-, ``rho``) and their brand's evidence n_b below zero (brand factor, ``brand_weight``).
+
+Candidates: the prior lists of the most probable categories, the co-view neighbours of the
+session's items and the global top, a few hundred items per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reco_runtime.catalog import Catalog
+from reco_runtime.errors import RecoError
+from reco_runtime.interactions import Interactions
+from reco_runtime.models import _ranking
+from reco_runtime.models.base import Recommender
+from reco_runtime.neighbours import cosine_neighbours, damped, seed_scores
+from reco_runtime.request import RecRequest
+from reco_runtime.topn import Ragged, group_top_n, top_n_indices
+
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class SessionBayesParams:
+    half_life_days: float = 7.0
+    new_item_prior: float = 1.0
+    new_half_life_days: float = 7.0
+    category_prior_strength: float = 2.0
+    item_prior_strength: float = 1.0
+    coview_weight: float = 2.0
+    coview_neighbors: int = 50
+    product_evidence: float = 1.0
+    cart_evidence: float = 3.0
+    removed_evidence: float = 1.5
+    dwell_ref_ms: float = 15_000.0
+    brand_weight: float = 0.5
+    removed_penalty: float = 4.0  # rho
+    per_category: int = 200  # prior-list items taken from each probable category
+    max_categories: int = 4
+    global_top: int = 100
+    max_views: int = 20
+
+    def __post_init__(self) -> None:
+        positive = (
+            self.half_life_days,
+            self.new_half_life_days,
+            self.category_prior_strength,
+            self.item_prior_strength,
+            self.dwell_ref_ms,
+        )
+        if min(positive) <= 0:
+            raise RecoError("session_bayes: half lives, prior strengths and dwell_ref_ms must be > 0")
+        if min(self.coview_neighbors, self.per_category, self.max_categories, self.max_views) < 1:
+            raise RecoError("session_bayes: list sizes must be >= 1")
+
+
+class SessionBayes(Recommender):
+    algorithm = "session_bayes"
+    Params = SessionBayesParams
+
+    def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
+        p: SessionBayesParams = self.params
+        pop = interactions.decayed_item_counts(half_life_s=p.half_life_days * DAY_S)
+        cat = catalog.category
+        n_cat = catalog.n_categories
+        cat_mass = np.bincount(cat, weights=pop, minlength=n_cat)
+        cat_mean = cat_mass / np.maximum(np.bincount(cat, minlength=n_cat), 1)
+        t_ref = max(interactions.window[1], float(catalog.created_at.max()) if len(catalog) else 0.0)
+        age = np.maximum(t_ref - catalog.created_at, 0.0)
+        newness = np.exp2(-age / (p.new_half_life_days * DAY_S))
+        prior = pop + p.new_item_prior * cat_mean[cat] * newness + 1e-9
+        cat_total = np.bincount(cat, weights=prior, minlength=n_cat)
+        self.p_in_cat = (prior / cat_total[cat]).astype(np.float32)  # P0(i | c)
+        self.cat_alpha = (p.category_prior_strength * cat_total / cat_total.sum()).astype(np.float64)
+        self.cat_lists = group_top_n(cat, self.p_in_cat, p.per_category, n_groups=n_cat)
+        self.top = top_n_indices(prior, p.global_top)
+        x = damped(interactions.user_item_matrix(), "log")
+        self.neighbours = cosine_neighbours(x, p.coview_neighbors, progress=bool(progress))
+        self._bind(catalog)
+
+    def _bind(self, catalog: Catalog) -> None:
+        self._category = catalog.category
+        self._brand = catalog.brand
+
+    def _evidence(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+        """(items, evidence) of the session: positive for the product, views, cart; negative for
+        removals."""
+        p: SessionBayesParams = self.params
+        sig = request.signals
+        items: list[int] = []
+        ev: list[float] = []
+        if request.product is not None:
+            items.append(request.product)
+            ev.append(p.product_evidence)
+        for item, dwell in sig.viewed[-p.max_views :]:
+            items.append(item)
+            ev.append(1.0 if dwell <= 0 else min(3.0, max(0.2, dwell / p.dwell_ref_ms)))
+        items += sig.cart
+        ev += [p.cart_evidence] * len(sig.cart)
+        items += sig.removed
+        ev += [-p.removed_evidence] * len(sig.removed)
+        return np.asarray(items, dtype=np.int64), np.asarray(ev, dtype=np.float64)
+
+    def category_posterior(self, request: RecRequest) -> np.ndarray:
+        """theta: (n_categories,) posterior mean of the session's category intent."""
+        items, ev = self._evidence(request)
+        alpha = self.cat_alpha
+        n_c = np.bincount(self._category[items], weights=ev, minlength=len(alpha)) if len(items) else 0.0
+        theta = np.maximum(alpha + n_c, 0.1 * alpha)
+        return theta / theta.sum()
+
+    def _candidate_pool(self, theta: np.ndarray, neighbour_items: np.ndarray) -> np.ndarray:
+        p: SessionBayesParams = self.params
+        m = min(p.max_categories, len(theta))
+        best = np.argpartition(-theta, m - 1)[:m] if m < len(theta) else np.arange(len(theta))
+        best = best[np.argsort(-theta[best])]
+        keep = np.cumsum(theta[best]) - theta[best] < 0.9  # categories until 90% of the intent
+        indptr = self.cat_lists.indptr
+        parts = [self.cat_lists.items[indptr[c] : indptr[c + 1]] for c in best[keep].tolist()]
+        return np.unique(np.concatenate([*parts, neighbour_items, self.top]))
+
+    def _candidates(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        p: SessionBayesParams = self.params
+        theta = self.category_posterior(request)
+        items, ev = self._evidence(request)
+        nb_items, nb_scores = seed_scores(
+            self.neighbours, list(zip(items.tolist(), ev.tolist(), strict=True))
+        )
+        cands = self._candidate_pool(theta, nb_items)
+        m = np.zeros(len(cands))
+        if len(nb_items):
+            m[np.searchsorted(cands, nb_items)] = p.coview_weight * nb_scores
+        cat = self._category[cands]
+        m_pos, m_neg = np.maximum(m, 0.0), np.maximum(-m, 0.0)
+        m_cat = np.bincount(cat, weights=m_pos, minlength=len(theta))
+        s = p.item_prior_strength
+        within = (s * self.p_in_cat[cands] + m_pos) / (s + m_cat[cat])
+        score = theta[cat] * within * np.exp(-p.removed_penalty * m_neg)
+        if len(items):
+            brands, brand_ev = np.unique(self._brand[items], return_inverse=True)
+            n_b = np.bincount(brand_ev, weights=ev)
+            pos = np.searchsorted(brands, self._brand[cands])
+            pos = np.minimum(pos, len(brands) - 1)
+            hit = brands[pos] == self._brand[cands]
+            score = score * np.exp(p.brand_weight * np.tanh(np.where(hit, n_b[pos], 0.0)))
+        return _ranking.top_k(cands, score.astype(np.float32), n, exclude)
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"p_in_cat": self.p_in_cat, "cat_alpha": self.cat_alpha, "top": self.top}
+        return arrays | self.cat_lists.arrays("cat") | self.neighbours.arrays("nb"), {}
+
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
+        self.p_in_cat = arrays["p_in_cat"]
+        self.cat_alpha = np.asarray(arrays["cat_alpha"])
+        self.top = arrays["top"]
+        self.cat_lists = Ragged.from_arrays(arrays, "cat")
+        self.neighbours = Ragged.from_arrays(arrays, "nb")
+        if len(self.p_in_cat) != catalog.n_items or len(self.cat_alpha) != catalog.n_categories:
+            raise RecoError("session_bayes: arrays do not match the catalog")
+        self._bind(catalog)

@@ -1,0 +1,65 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from experiments.models import Event, Exposure
+from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
+from experiments.services import events as events_service
+from experiments.services.posteriors import posteriors_update
+from tests.experiments.storefront_helpers import traffic_post
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    """Leave posted events unapplied so the test decides who applies them."""
+    monkeypatch.setattr(events_service, "_posterior_update_enqueue", lambda: None)
+
+
+@pytest.mark.django_db
+def test_running_the_update_twice_changes_nothing_the_second_time(api, storefront, rng, no_enqueue):
+    traffic_post(api, storefront.catalog, rng, sessions=10)
+    applied = posteriors_update().applied
+    assert applied == Event.objects.filter(decision_key__gt="").count() + Event.objects.filter(
+        decision_key="", applied_at__isnull=False, event_id__startswith="e-").count()
+    before = posteriors_stored()
+    assert posteriors_update().applied == 0
+    assert posteriors_stored() == before == posteriors_recount()
+
+
+@pytest.mark.django_db
+def test_small_batches_give_the_same_posteriors_as_one_big_batch(api, storefront, rng, no_enqueue):
+    traffic_post(api, storefront.catalog, rng, sessions=10)
+    posteriors_update(batch_size=7)
+    assert posteriors_stored() == posteriors_recount()
+    assert Exposure.objects.count() == Event.objects.filter(type="impression").values("decision_key").distinct().count()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_updates_count_every_event_exactly_once(api, storefront, rng, no_enqueue):
+    assert connection.vendor == "postgresql"
+    traffic_post(api, storefront.catalog, rng, sessions=40)
+    pending = Event.objects.filter(applied_at__isnull=True).count()
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(posteriors_update(batch_size=25).applied)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert all(r > 0 for r in results), "every worker should have claimed some batches"
+    # Outcomes held back while their session was in flight elsewhere are applied by the next run.
+    leftover = posteriors_update().applied
+    assert sum(results) + leftover == pending
+    assert not Event.objects.filter(applied_at__isnull=True).exists()
+    assert posteriors_stored() == posteriors_recount()
