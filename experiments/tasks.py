@@ -6,13 +6,17 @@ from django.db import OperationalError
 from experiments.services.allocations import allocations_recompute
 from experiments.services.posteriors import posteriors_update
 
-
 DEFERRED_RETRY_S = 1
 
 
 @shared_task(
-    bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5,
-    time_limit=300, soft_time_limit=240,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=300,
+    soft_time_limit=240,
 )
 def posteriors_update_task(self) -> int:
     """Apply unapplied ledger events; concurrent runs split the work by row locks."""
@@ -23,7 +27,9 @@ def posteriors_update_task(self) -> int:
     return result.applied
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, time_limit=120)
+@shared_task(
+    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, time_limit=120
+)
 def allocations_recompute_task() -> int:
     """Fold the latest events first so the new weights see them, then recompute every running experiment."""
     posteriors_update()

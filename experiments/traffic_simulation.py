@@ -53,7 +53,9 @@ class StorefrontClient:
         import urllib.request
 
         request = urllib.request.Request(
-            self.base_url + path, data=payload, method="POST",
+            self.base_url + path,
+            data=payload,
+            method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Api-Key {self.key}"},
         )
         try:
@@ -64,8 +66,14 @@ class StorefrontClient:
 
 
 def _event(kind: str, shopper: Shopper, **fields) -> dict:
-    return {"event_id": f"sim-{uuid.uuid4().hex}", "type": kind, "ts": datetime.now(UTC).isoformat(),
-            "session_id": shopper.session_id, "user_id": shopper.user_id, **fields}
+    return {
+        "event_id": f"sim-{uuid.uuid4().hex}",
+        "type": kind,
+        "ts": datetime.now(UTC).isoformat(),
+        "session_id": shopper.session_id,
+        "user_id": shopper.user_id,
+        **fields,
+    }
 
 
 class SessionSimulator:
@@ -80,16 +88,30 @@ class SessionSimulator:
 
     def _page(self, shopper: Shopper, product: int, cart: list[str]) -> list[int]:
         """One product page: returns the item indices the shopper clicked."""
-        status, body = self.client.post("/api/v1/assignments", {
-            "session_id": shopper.session_id, "user_id": shopper.user_id,
-            "context": {"page": "product", "product_id": str(self.world.catalog.item_ids[product]),
-                        "cart": cart, "device": shopper.device},
-        })
+        status, body = self.client.post(
+            "/api/v1/assignments",
+            {
+                "session_id": shopper.session_id,
+                "user_id": shopper.user_id,
+                "context": {
+                    "page": "product",
+                    "product_id": str(self.world.catalog.item_ids[product]),
+                    "cart": cart,
+                    "device": shopper.device,
+                },
+            },
+        )
         if status != 200:
             self.stats.errors.append(f"assignments {status}: {body}")
             return []
-        events = [_event("view", shopper, item_id=str(self.world.catalog.item_ids[product]),
-                         dwell_ms=int(self.rng.exponential(30_000)))]
+        events = [
+            _event(
+                "view",
+                shopper,
+                item_id=str(self.world.catalog.item_ids[product]),
+                dwell_ms=int(self.rng.exponential(30_000)),
+            )
+        ]
         clicked: list[int] = []
         for decision in body["decisions"]:
             if "error" in decision or not decision["items"]:
@@ -105,8 +127,9 @@ class SessionSimulator:
                 events.append(_event("click", shopper, decision_id=decision["decision_id"], item_id=item_id))
                 clicked.append(int(items[pos]))
                 if reaction["add_to_cart"][pos]:
-                    events.append(_event("add_to_cart", shopper, decision_id=decision["decision_id"],
-                                         item_id=item_id))
+                    events.append(
+                        _event("add_to_cart", shopper, decision_id=decision["decision_id"], item_id=item_id)
+                    )
                     cart.append(item_id)
         self._post_events(events)
         self.stats.pages += 1
@@ -145,8 +168,15 @@ class SessionSimulator:
 
 
 def traffic_simulate(
-    *, world: World, client: StorefrontClient, sessions: int, seed: int, max_pages: int = 4,
-    every: int = 100, on_every: Callable[[TrafficStats], None] | None = None, progress=None,
+    *,
+    world: World,
+    client: StorefrontClient,
+    sessions: int,
+    seed: int,
+    max_pages: int = 4,
+    every: int = 100,
+    on_every: Callable[[TrafficStats], None] | None = None,
+    progress=None,
 ) -> TrafficStats:
     """Run ``sessions`` shopper sessions; call ``on_every`` every ``every`` sessions (e.g. allocate)."""
     stats = TrafficStats()

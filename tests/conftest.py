@@ -5,6 +5,7 @@ turns that skip into a failure so CI can never pass without really running them.
 """
 
 import os
+import uuid
 
 import pytest
 
@@ -12,14 +13,27 @@ SERVICES_ENV = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
 
 
 def services_configured() -> bool:
-    return all(os.environ.get(name) for name in SERVICES_ENV) and os.environ["DATABASE_URL"].startswith("postgres")
+    return all(os.environ.get(name) for name in SERVICES_ENV) and os.environ["DATABASE_URL"].startswith(
+        "postgres"
+    )
+
+
+def pytest_configure(config):
+    """One Celery queue per test process, so a worker started by one never serves another's tasks."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from controlplane.celery import app
+
+        app.conf.task_default_queue = f"{app.conf.task_default_queue}-{worker}"
 
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("services") is None or services_configured():
         return
     if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail("REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL), REDIS_URL or CELERY_BROKER_URL is not set")
+        pytest.fail(
+            "REQUIRE_SERVICES=1 but DATABASE_URL (PostgreSQL), REDIS_URL or CELERY_BROKER_URL is not set"
+        )
     pytest.skip("needs DATABASE_URL (PostgreSQL), REDIS_URL and CELERY_BROKER_URL")
 
 
@@ -35,10 +49,10 @@ def _serving_state_fresh(settings, tmp_path):
     settings.MODEL_ROOT = tmp_path / "models"
     serving_state_reset()
     models_forget()
-    try:
-        cache.clear()
-    except Exception:  # a test that stops the cache on purpose restores it itself
-        pass
+    # A private key namespace per test: parallel test processes share one Redis.
+    previous_prefix = cache.key_prefix
+    cache.key_prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield
+    cache.key_prefix = previous_prefix
     serving_state_reset()
     models_forget()

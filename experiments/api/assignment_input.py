@@ -14,13 +14,17 @@ def _opt_string(data: dict, name: str, *, max_len: int = 128) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > max_len:
-        raise ApiError(code="invalid_field", field=name, detail=f"{name} must be a string of at most {max_len}.")
+        raise ApiError(
+            code="invalid_field", field=name, detail=f"{name} must be a string of at most {max_len}."
+        )
     return value
 
 
 def _string_list(value, name: str, limit: int) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > limit or not all(isinstance(v, str) and v for v in value):
-        raise ApiError(code="invalid_field", field=name, detail=f"{name} must be a list of at most {limit} strings.")
+        raise ApiError(
+            code="invalid_field", field=name, detail=f"{name} must be a list of at most {limit} strings."
+        )
     return tuple(value)
 
 

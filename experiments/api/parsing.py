@@ -40,5 +40,9 @@ class OrjsonRenderer(BaseRenderer):
 
 def require_object(data) -> dict:
     if not isinstance(data, dict):
-        raise ApiError(code="not_an_object", detail="The body must be a JSON object.", status_code=status.HTTP_400_BAD_REQUEST)
+        raise ApiError(
+            code="not_an_object",
+            detail="The body must be a JSON object.",
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
     return data

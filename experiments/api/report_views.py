@@ -25,13 +25,17 @@ class ReportApi(APIView):
 
 
 class ExperimentListApi(ReportApi):
-    @extend_schema(responses={200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True)})
+    @extend_schema(
+        responses={200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True)}
+    )
     def get(self, request):
         return Response(experiment_list())
 
 
 class ExperimentReportApi(ReportApi):
-    @extend_schema(responses={200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()})})
+    @extend_schema(
+        responses={200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()})}
+    )
     def get(self, request, key: str):
         experiment = get_object_or_404(Experiment.objects.select_related("slot"), key=key)
         return Response(report_build(experiment=experiment))

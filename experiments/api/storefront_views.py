@@ -28,14 +28,18 @@ class StorefrontApi(APIView):
 
 
 class AssignmentCreateApi(StorefrontApi):
-    @extend_schema(request=schemas.AssignmentInputSerializer, responses={200: schemas.AssignmentOutputSerializer})
+    @extend_schema(
+        request=schemas.AssignmentInputSerializer, responses={200: schemas.AssignmentOutputSerializer}
+    )
     def post(self, request):
         data = assignment_input_parse(require_object(request.data))
         return Response(assignments_create(state=serving_state(), data=data))
 
 
 class EventBatchApi(StorefrontApi):
-    @extend_schema(request=schemas.EventBatchInputSerializer, responses={202: schemas.EventBatchOutputSerializer})
+    @extend_schema(
+        request=schemas.EventBatchInputSerializer, responses={202: schemas.EventBatchOutputSerializer}
+    )
     def post(self, request):
         body = require_object(request.data)
         events = body.get("events")
@@ -43,7 +47,8 @@ class EventBatchApi(StorefrontApi):
             raise ApiError(code="invalid_field", field="events", detail="events must be a list.")
         if len(events) > MAX_EVENTS_PER_BATCH:
             raise ApiError(
-                code="too_many_events", detail=f"A batch holds at most {MAX_EVENTS_PER_BATCH} events.",
+                code="too_many_events",
+                detail=f"A batch holds at most {MAX_EVENTS_PER_BATCH} events.",
                 status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         try:
@@ -52,6 +57,7 @@ class EventBatchApi(StorefrontApi):
             # Never a silent 202: the storefront must retry this batch later.
             return Response(
                 {"code": "database_unavailable", "detail": "Events cannot be stored right now; retry."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_S)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
             )
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)

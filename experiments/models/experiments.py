@@ -48,16 +48,22 @@ class Experiment(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Total traffic share kept for exploration; each arm keeps at least floor / arms.",
     )
-    burn_in = models.PositiveIntegerField(default=200, help_text="Even split until every arm has this many impressions.")
+    burn_in = models.PositiveIntegerField(
+        default=200, help_text="Even split until every arm has this many impressions."
+    )
     prior_alpha = models.FloatField(default=1.0, validators=[MinValueValidator(1e-6)])
     prior_beta = models.FloatField(default=1.0, validators=[MinValueValidator(1e-6)])
     prob_best_threshold = models.FloatField(
         default=0.95, validators=[MinValueValidator(0.5), MaxValueValidator(0.9999)]
     )
     expected_loss_epsilon = models.FloatField(
-        default=0.001, validators=[MinValueValidator(0.0)], help_text="In reward units (0.001 = 0.1 pp of CTR)."
+        default=0.001,
+        validators=[MinValueValidator(0.0)],
+        help_text="In reward units (0.001 = 0.1 pp of CTR).",
     )
-    max_samples = models.PositiveIntegerField(null=True, blank=True, help_text="Stop as inconclusive past this.")
+    max_samples = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop as inconclusive past this."
+    )
     auto_conclude = models.BooleanField(default=False)
     allocation_version = models.PositiveIntegerField(default=0)
     winner = models.ForeignKey("Arm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -95,7 +101,9 @@ class Arm(models.Model):
         ordering = ["experiment", "key"]
         constraints = [
             models.UniqueConstraint(fields=["experiment", "key"], name="arm_key_unique_in_experiment"),
-            models.UniqueConstraint(fields=["experiment", "variant"], name="arm_variant_unique_in_experiment"),
+            models.UniqueConstraint(
+                fields=["experiment", "variant"], name="arm_variant_unique_in_experiment"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -65,3 +65,6 @@ class Exposure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["session_id", "served_at"], name="exposure_session_time")]
+
+    def __str__(self) -> str:
+        return f"exposure {self.decision_key}"

@@ -44,3 +44,6 @@ class PosteriorSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["experiment", "allocation_version"], name="snapshot_per_version")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} v{self.allocation_version}"

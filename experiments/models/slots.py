@@ -22,7 +22,9 @@ class Slot(models.Model):
     name = models.CharField(max_length=120)
     page = models.CharField(max_length=32, default="product", db_index=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Order of the slot on its page.")
-    default_k = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    default_k = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     active = models.BooleanField(default=True)
     fallback_variant = models.ForeignKey(
         "Variant",

@@ -6,18 +6,25 @@ from experiments.models.experiments import Status
 
 def slot_leaders() -> list[dict]:
     rows = []
-    running = Experiment.objects.filter(status=Status.RUNNING).select_related("slot").order_by(
-        "slot__page", "slot__position"
+    running = (
+        Experiment.objects.filter(status=Status.RUNNING)
+        .select_related("slot")
+        .order_by("slot__page", "slot__position")
     )
     for experiment in running:
-        snapshot = PosteriorSnapshot.objects.filter(experiment=experiment).order_by("-allocation_version").first()
+        snapshot = (
+            PosteriorSnapshot.objects.filter(experiment=experiment).order_by("-allocation_version").first()
+        )
         arms = snapshot.arms if snapshot else []
         best = max(arms, key=lambda a: a["prob_best"], default=None)
-        rows.append({
-            "slot": experiment.slot.key, "experiment": experiment.key,
-            "leader": best["variant"] if best else None,
-            "prob_best": best["prob_best"] if best else 0.0,
-            "rate": best["successes"] / best["trials"] if best and best["trials"] else 0.0,
-            "trials": sum(a["trials"] for a in arms),
-        })
+        rows.append(
+            {
+                "slot": experiment.slot.key,
+                "experiment": experiment.key,
+                "leader": best["variant"] if best else None,
+                "prob_best": best["prob_best"] if best else 0.0,
+                "rate": best["successes"] / best["trials"] if best and best["trials"] else 0.0,
+                "trials": sum(a["trials"] for a in arms),
+            }
+        )
     return rows

@@ -22,15 +22,23 @@ def posteriors_recount() -> dict[int, dict[str, float]]:
         if event.decision_key and event.decision_key not in exposures:
             d = event.decision
             exposure = ExposureState(
-                decision_key=event.decision_key, first_event_id=event.id, experiment_id=d["experiment_id"],
-                arm_id=d["arm_id"], slot_id=d["slot_id"], session_id=event.session_id,
-                served_at=float(d["served_at"]), items=tuple(d["items"]),
+                decision_key=event.decision_key,
+                first_event_id=event.id,
+                experiment_id=d["experiment_id"],
+                arm_id=d["arm_id"],
+                slot_id=d["slot_id"],
+                session_id=event.session_id,
+                served_at=float(d["served_at"]),
+                items=tuple(d["items"]),
             )
             exposures[event.decision_key] = exposure
             attribution.trial(exposure)
     outcomes_attribute(
-        [ledger_event(e) for e in events], exposures, window_s=settings.ATTRIBUTION_WINDOW_S,
-        skew_s=settings.EVENT_MAX_FUTURE_SKEW_S, attribution=attribution,
+        [ledger_event(e) for e in events],
+        exposures,
+        window_s=settings.ATTRIBUTION_WINDOW_S,
+        skew_s=settings.EVENT_MAX_FUTURE_SKEW_S,
+        attribution=attribution,
     )
     return {
         arm_id: {**{c: getattr(inc, c) for c in COUNTERS}, "revenue_sum": round(inc.revenue_sum, 6)}

@@ -12,9 +12,14 @@ REPORT_DRAWS = 100_000
 def experiment_list() -> list[dict]:
     return [
         {
-            "key": e.key, "slot": e.slot.key, "status": e.status, "policy": e.policy,
-            "reward_metric": e.reward_metric, "allocation_version": e.allocation_version,
-            "started_at": e.started_at, "concluded_at": e.concluded_at,
+            "key": e.key,
+            "slot": e.slot.key,
+            "status": e.status,
+            "policy": e.policy,
+            "reward_metric": e.reward_metric,
+            "allocation_version": e.allocation_version,
+            "started_at": e.started_at,
+            "concluded_at": e.concluded_at,
             "winner": e.winner.key if e.winner else None,
         }
         for e in Experiment.objects.select_related("slot", "winner").order_by("slot__position", "key")
@@ -26,9 +31,13 @@ def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int
     arms = list(experiment.arms.select_related("variant").order_by("key"))
     posteriors = [getattr(a, "posterior", None) for a in arms]
     report = {
-        "experiment": experiment.key, "slot": experiment.slot.key, "status": experiment.status,
-        "policy": experiment.policy, "reward_metric": experiment.reward_metric,
-        "allocation_version": experiment.allocation_version, "arms": [],
+        "experiment": experiment.key,
+        "slot": experiment.slot.key,
+        "status": experiment.status,
+        "policy": experiment.policy,
+        "reward_metric": experiment.reward_metric,
+        "allocation_version": experiment.allocation_version,
+        "arms": [],
     }
     if not arms or any(p is None for p in posteriors):
         return report
@@ -41,11 +50,20 @@ def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int
     pbest = prob_best(post, draws=draws, seed=seed)
     loss = expected_loss(post, draws=draws, seed=seed)
     for i, arm in enumerate(arms):
-        report["arms"].append({
-            "arm": arm.key, "variant": arm.variant.key, "control": arm.is_control,
-            "trials": int(stats.trials[i]), "successes": int(stats.successes[i]),
-            "mean": float(mean[i]), "ci_low": float(low[i]), "ci_high": float(high[i]),
-            "prob_best": float(pbest[i]), "expected_loss": float(loss[i]), "weight": float(arm.weight),
-        })
+        report["arms"].append(
+            {
+                "arm": arm.key,
+                "variant": arm.variant.key,
+                "control": arm.is_control,
+                "trials": int(stats.trials[i]),
+                "successes": int(stats.successes[i]),
+                "mean": float(mean[i]),
+                "ci_low": float(low[i]),
+                "ci_high": float(high[i]),
+                "prob_best": float(pbest[i]),
+                "expected_loss": float(loss[i]),
+                "weight": float(arm.weight),
+            }
+        )
     report["allocation_draws"] = settings.ALLOCATION_DRAWS
     return report

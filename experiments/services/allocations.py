@@ -24,9 +24,15 @@ def _seed(experiment: Experiment) -> int:
 def _snapshot_arms(arms, stats, weights, pbest, loss) -> list[dict]:
     return [
         {
-            "arm": arm.key, "arm_id": arm.id, "variant": arm.variant.key, "control": arm.is_control,
-            "trials": int(stats.trials[i]), "successes": int(stats.successes[i]),
-            "prob_best": float(pbest[i]), "expected_loss": float(loss[i]), "weight": float(weights[i]),
+            "arm": arm.key,
+            "arm_id": arm.id,
+            "variant": arm.variant.key,
+            "control": arm.is_control,
+            "trials": int(stats.trials[i]),
+            "successes": int(stats.successes[i]),
+            "prob_best": float(pbest[i]),
+            "expected_loss": float(loss[i]),
+            "weight": float(weights[i]),
         }
         for i, arm in enumerate(arms)
     ]
@@ -42,16 +48,29 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     seed = _seed(experiment)
     fixed = None
     if experiment.policy == "fixed":
-        fixed = np.array([a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms], dtype=np.float64)
+        fixed = np.array(
+            [a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms], dtype=np.float64
+        )
     weights = allocation_weights(
-        post, experiment.policy, floor=experiment.exploration_floor, burn_in=experiment.burn_in,
-        trials=stats.trials, fixed_weights=fixed, draws=settings.ALLOCATION_DRAWS, seed=seed,
+        post,
+        experiment.policy,
+        floor=experiment.exploration_floor,
+        burn_in=experiment.burn_in,
+        trials=stats.trials,
+        fixed_weights=fixed,
+        draws=settings.ALLOCATION_DRAWS,
+        seed=seed,
     )
     pbest = prob_best(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
     loss = expected_loss(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
     stopping = stopping_state(
-        post, threshold=experiment.prob_best_threshold, epsilon=experiment.expected_loss_epsilon,
-        max_samples=experiment.max_samples, trials=stats.trials, draws=settings.ALLOCATION_DRAWS, seed=seed,
+        post,
+        threshold=experiment.prob_best_threshold,
+        epsilon=experiment.expected_loss_epsilon,
+        max_samples=experiment.max_samples,
+        trials=stats.trials,
+        draws=settings.ALLOCATION_DRAWS,
+        seed=seed,
     )
     for arm, weight in zip(arms, weights, strict=True):
         arm.weight = float(weight)
@@ -60,10 +79,16 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     experiment.save(update_fields=["allocation_version"])
     winner = arms[stopping.winner].key if stopping.winner is not None else None
     PosteriorSnapshot.objects.create(
-        experiment=experiment, allocation_version=experiment.allocation_version,
+        experiment=experiment,
+        allocation_version=experiment.allocation_version,
         arms=_snapshot_arms(arms, stats, weights, pbest, loss),
-        stopping={"stop": bool(stopping.stop), "reason": stopping.reason, "winner": winner,
-                  "inconclusive": bool(stopping.inconclusive), "summary": stopping.summary},
+        stopping={
+            "stop": bool(stopping.stop),
+            "reason": stopping.reason,
+            "winner": winner,
+            "inconclusive": bool(stopping.inconclusive),
+            "summary": stopping.summary,
+        },
     )
     return experiment.allocation_version
 

@@ -70,7 +70,9 @@ def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonc
         unit = request_nonce
     u = unit_uniform(unit, experiment.key, experiment.allocation_version)
     arm = experiment.arms[arm_index_pick(u, experiment.cumulative)]
-    return _Pick(arm.variant, experiment.id, experiment.key, arm.id, experiment.allocation_version, arm.weight)
+    return _Pick(
+        arm.variant, experiment.id, experiment.key, arm.id, experiment.allocation_version, arm.weight
+    )
 
 
 def _items_from(variant: VariantState | None, catalog_version: str, request: RecRequest) -> tuple:
@@ -107,14 +109,21 @@ class SlotServer:
 
     def _request(self, k: int) -> RecRequest:
         return RecRequest(
-            k=k, user_id=self.data.user_id, product=self.product, signals=self.signals,
-            exclude=frozenset(self.exclude), device=self.data.device,
+            k=k,
+            user_id=self.data.user_id,
+            product=self.product,
+            signals=self.signals,
+            exclude=frozenset(self.exclude),
+            device=self.data.device,
         )
 
     def serve(self, slot_key: str) -> dict:
         slot = self.state.slots.get(slot_key)
         if slot is None:
-            return {"slot": slot_key, "error": {"code": "unknown_slot", "detail": "No active slot with this key."}}
+            return {
+                "slot": slot_key,
+                "error": {"code": "unknown_slot", "detail": "No active slot with this key."},
+            }
         k = self.data.k or slot.default_k
         pick = _pick(slot, self.data, self.in_holdout, self.request_nonce)
         fallback = False
@@ -142,10 +151,16 @@ class SlotServer:
         item_ids = [str(self.catalog.item_ids[i]) for i in indices] if len(indices) else []
         self.exclude.update(int(i) for i in indices)
         payload = DecisionPayload(
-            decision_key=decision_key_new(), slot_id=slot.id, experiment_id=pick.experiment_id,
-            arm_id=pick.arm_id, allocation_version=pick.allocation_version,
-            propensity=round(pick.propensity, 6), served_at=self.served_at,
-            holdout=self.in_holdout, session_hash=self.session_hash, items=tuple(item_ids),
+            decision_key=decision_key_new(),
+            slot_id=slot.id,
+            experiment_id=pick.experiment_id,
+            arm_id=pick.arm_id,
+            allocation_version=pick.allocation_version,
+            propensity=round(pick.propensity, 6),
+            served_at=self.served_at,
+            holdout=self.in_holdout,
+            session_hash=self.session_hash,
+            items=tuple(item_ids),
         )
         return {
             "slot": slot.key,

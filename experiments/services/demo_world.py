@@ -47,8 +47,17 @@ SLOT_CHALLENGERS = {
     "post_purchase": ["item_knn", "als"],
 }
 MERCHANDISER_MODELS = ("slot", "variant", "experiment", "arm", "programsettings")
-ANALYST_MODELS = ("slot", "variant", "experiment", "arm", "posterior", "posteriorsnapshot", "item",
-                  "programsettings", "exposure")
+ANALYST_MODELS = (
+    "slot",
+    "variant",
+    "experiment",
+    "arm",
+    "posterior",
+    "posteriorsnapshot",
+    "item",
+    "programsettings",
+    "exposure",
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,14 @@ def _items_store(world: World) -> None:
     created = [datetime.fromtimestamp(t, tz=UTC) for t in cat.created_at.tolist()]
     Item.objects.bulk_create(
         [
-            Item(item_id=str(cat.item_ids[i]), title=str(cat.titles[i]), category=int(cat.category[i]),
-                 brand=int(cat.brand[i]), price=round(float(cat.price[i]), 2), created_at=created[i])
+            Item(
+                item_id=str(cat.item_ids[i]),
+                title=str(cat.titles[i]),
+                category=int(cat.category[i]),
+                brand=int(cat.brand[i]),
+                price=round(float(cat.price[i]), 2),
+                created_at=created[i],
+            )
             for i in range(cat.n_items)
         ],
         batch_size=5_000,
@@ -90,14 +105,22 @@ def _history_store(world: World, n_sessions: int, seed: int) -> int:
     now = timezone.now()
     Event.objects.filter(event_id__startswith="hist-").delete()
     rows = []
-    for n, (user, item, kind, ts) in enumerate(zip(log.user_ids, log.item_ids, log.types, log.ts.tolist(),
-                                                   strict=True)):
+    for n, (user, item, kind, ts) in enumerate(
+        zip(log.user_ids, log.item_ids, log.types, log.ts.tolist(), strict=True)
+    ):
         anonymous = user.startswith("anon-")
-        rows.append(Event(
-            event_id=f"hist-{n}", type=kind, ts=datetime.fromtimestamp(ts, tz=UTC), session_id=log.session_ids[n],
-            user_id="" if anonymous else user, item_id=item, dwell_ms=int(log.dwell_ms[n]) or None,
-            applied_at=now,
-        ))
+        rows.append(
+            Event(
+                event_id=f"hist-{n}",
+                type=kind,
+                ts=datetime.fromtimestamp(ts, tz=UTC),
+                session_id=log.session_ids[n],
+                user_id="" if anonymous else user,
+                item_id=item,
+                dwell_ms=int(log.dwell_ms[n]) or None,
+                applied_at=now,
+            )
+        )
     Event.objects.bulk_create(rows, batch_size=5_000)
     return len(rows)
 
@@ -109,8 +132,8 @@ def _slots_and_variants() -> list[Slot]:
     slots = list(Slot.objects.filter(key__in=SLOT_CHALLENGERS))
     for slot in slots:
         legacy, _ = Variant.objects.get_or_create(
-            key=f"{slot.key}-legacy", defaults={"slot": slot, "algorithm": baseline,
-                                                "description": "Legacy 12-cohort bestsellers"},
+            key=f"{slot.key}-legacy",
+            defaults={"slot": slot, "algorithm": baseline, "description": "Legacy 12-cohort bestsellers"},
         )
         for algorithm in SLOT_CHALLENGERS[slot.key]:
             if algorithm in ALGORITHMS and algorithm != baseline:
@@ -144,13 +167,20 @@ def _experiments_start(slots: list[Slot]) -> list[Experiment]:
 def groups_ensure() -> None:
     """The ``merchandiser`` (edit slots, variants, experiments) and ``analyst`` (read all) groups."""
     merch, _ = Group.objects.get_or_create(name="merchandiser")
-    merch.permissions.set(Permission.objects.filter(
-        content_type__app_label="experiments", content_type__model__in=MERCHANDISER_MODELS,
-    ).exclude(codename__startswith="delete_programsettings"))
+    merch.permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="experiments",
+            content_type__model__in=MERCHANDISER_MODELS,
+        ).exclude(codename__startswith="delete_programsettings")
+    )
     analyst, _ = Group.objects.get_or_create(name="analyst")
-    analyst.permissions.set(Permission.objects.filter(
-        content_type__app_label="experiments", content_type__model__in=ANALYST_MODELS, codename__startswith="view_",
-    ))
+    analyst.permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="experiments",
+            content_type__model__in=ANALYST_MODELS,
+            codename__startswith="view_",
+        )
+    )
 
 
 def demo_seed(

@@ -40,8 +40,13 @@ class ValidEvent:
     decision: DecisionPayload | None
 
     def as_signal(self) -> dict:
-        return {"type": self.type, "session_id": self.session_id, "item_id": self.item_id,
-                "dwell_ms": self.dwell_ms, "ts": self.ts}
+        return {
+            "type": self.type,
+            "session_id": self.session_id,
+            "item_id": self.item_id,
+            "dwell_ms": self.dwell_ms,
+            "ts": self.ts,
+        }
 
 
 def _string(raw: dict, field: str, *, required: bool, max_len: int) -> str:
@@ -114,7 +119,9 @@ def _decision(raw: dict, session_id: str, signing_key: bytes) -> DecisionPayload
     return payload
 
 
-def event_validate(raw: object, *, now: datetime, signing_key: bytes, max_future_s: float, max_age_s: float) -> ValidEvent:
+def event_validate(
+    raw: object, *, now: datetime, signing_key: bytes, max_future_s: float, max_age_s: float
+) -> ValidEvent:
     """Return the event cleaned, or raise EventInvalid with the first field at fault."""
     if not isinstance(raw, dict):
         raise EventInvalid("event", "not_an_object")

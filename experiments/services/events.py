@@ -11,14 +11,24 @@ from django.db import transaction
 from experiments.models import Event
 from experiments.serving.session_store import signals_update
 
-from .sql import insert_new_returning
 from .event_validation import EventInvalid, ValidEvent, event_validate
+from .sql import insert_new_returning
 
 log = logging.getLogger(__name__)
 MAX_EVENTS_PER_BATCH = 1000
 _COLUMNS = (
-    "event_id", "type", "ts", "received_at", "session_id", "user_id", "item_id", "items", "value",
-    "dwell_ms", "decision_key", "decision",
+    "event_id",
+    "type",
+    "ts",
+    "received_at",
+    "session_id",
+    "user_id",
+    "item_id",
+    "items",
+    "value",
+    "dwell_ms",
+    "decision_key",
+    "decision",
 )
 
 
@@ -35,8 +45,16 @@ class EventsResult:
 def _row(event: ValidEvent, received_at: datetime) -> tuple:
     decision = event.decision
     return (
-        event.event_id, event.type, event.ts, received_at, event.session_id, event.user_id, event.item_id,
-        orjson.dumps(event.items).decode() if event.items is not None else None, event.value, event.dwell_ms,
+        event.event_id,
+        event.type,
+        event.ts,
+        received_at,
+        event.session_id,
+        event.user_id,
+        event.item_id,
+        orjson.dumps(event.items).decode() if event.items is not None else None,
+        event.value,
+        event.dwell_ms,
         decision.decision_key if decision else "",
         orjson.dumps(decision.as_dict()).decode() if decision else None,
     )
@@ -52,15 +70,22 @@ def events_record(*, events: list, now: datetime | None = None) -> EventsResult:
     for index, raw in enumerate(events):
         try:
             event = event_validate(
-                raw, now=now, signing_key=key,
-                max_future_s=settings.EVENT_MAX_FUTURE_SKEW_S, max_age_s=settings.EVENT_MAX_AGE_S,
+                raw,
+                now=now,
+                signing_key=key,
+                max_future_s=settings.EVENT_MAX_FUTURE_SKEW_S,
+                max_age_s=settings.EVENT_MAX_AGE_S,
             )
         except EventInvalid as exc:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
-            result.rejected.append({
-                "index": index, "event_id": event_id if isinstance(event_id, str) else None,
-                "field": exc.field, "code": exc.code,
-            })
+            result.rejected.append(
+                {
+                    "index": index,
+                    "event_id": event_id if isinstance(event_id, str) else None,
+                    "field": exc.field,
+                    "code": exc.code,
+                }
+            )
             continue
         if event.event_id in seen:
             result.duplicates += 1

@@ -30,7 +30,9 @@ def experiment_validate_arms(*, slot: Slot, arms: list[ArmSpec] | list[Arm]) -> 
         raise ExperimentError("Exactly one arm must be the control.", code="control_count")
     foreign = [a.variant.key for a in arms if a.variant.slot_id != slot.id]
     if foreign:
-        raise ExperimentError(f"Variants {foreign} do not belong to slot {slot.key}.", code="variant_slot_mismatch")
+        raise ExperimentError(
+            f"Variants {foreign} do not belong to slot {slot.key}.", code="variant_slot_mismatch"
+        )
     if len({a.variant.id for a in arms}) != len(arms):
         raise ExperimentError("Each arm must serve a different variant.", code="duplicate_variant")
 
@@ -44,7 +46,10 @@ def experiment_create(*, key: str, slot: Slot, arms: list[ArmSpec], **config) ->
         experiment.save()
         for spec in arms:
             Arm.objects.create(
-                experiment=experiment, key=spec.key, variant=spec.variant, is_control=spec.is_control,
+                experiment=experiment,
+                key=spec.key,
+                variant=spec.variant,
+                is_control=spec.is_control,
                 fixed_weight=spec.fixed_weight,
             )
     return experiment
@@ -70,10 +75,14 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
     with transaction.atomic():
         experiment = _lock(experiment)
         if experiment.status != Status.DRAFT:
-            raise ExperimentError(f"Only a draft can start; this one is {experiment.status}.", code="not_draft")
+            raise ExperimentError(
+                f"Only a draft can start; this one is {experiment.status}.", code="not_draft"
+            )
         arms = list(experiment.arms.select_related("variant").order_by("key"))
         experiment_validate_arms(slot=experiment.slot, arms=arms)
-        other = Experiment.objects.filter(slot=experiment.slot, status=Status.RUNNING).exclude(pk=experiment.pk)
+        other = Experiment.objects.filter(slot=experiment.slot, status=Status.RUNNING).exclude(
+            pk=experiment.pk
+        )
         if other.exists():
             raise ExperimentError(
                 f"Slot {experiment.slot.key} already runs {other.first().key}; pause or conclude it first.",

@@ -26,33 +26,71 @@ from .sql import insert_new_returning
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
 _EXPOSURE_COLUMNS = (
-    "decision_key", "first_event_id", "experiment_id", "arm_id", "slot_id", "holdout", "allocation_version",
-    "propensity", "session_id", "served_at", "items", "clicked", "added_to_cart", "purchased", "revenue",
+    "decision_key",
+    "first_event_id",
+    "experiment_id",
+    "arm_id",
+    "slot_id",
+    "holdout",
+    "allocation_version",
+    "propensity",
+    "session_id",
+    "served_at",
+    "items",
+    "clicked",
+    "added_to_cart",
+    "purchased",
+    "revenue",
 )
 
 
 def ledger_event(event: Event) -> LedgerEvent:
     return LedgerEvent(
-        id=event.id, type=event.type, ts=event.ts.timestamp(), session_id=event.session_id,
-        item_id=event.item_id, items=tuple(event.items or ()), value=event.value, decision_key=event.decision_key,
+        id=event.id,
+        type=event.type,
+        ts=event.ts.timestamp(),
+        session_id=event.session_id,
+        item_id=event.item_id,
+        items=tuple(event.items or ()),
+        value=event.value,
+        decision_key=event.decision_key,
     )
 
 
 def exposure_row(event: Event) -> tuple:
     d = event.decision
     return (
-        event.decision_key, event.id, d["experiment_id"], d["arm_id"], d["slot_id"], d["holdout"],
-        d["allocation_version"], d["propensity"], event.session_id,
-        datetime.fromtimestamp(d["served_at"], tz=UTC), orjson.dumps(d["items"]).decode(), False, False, False, 0.0,
+        event.decision_key,
+        event.id,
+        d["experiment_id"],
+        d["arm_id"],
+        d["slot_id"],
+        d["holdout"],
+        d["allocation_version"],
+        d["propensity"],
+        event.session_id,
+        datetime.fromtimestamp(d["served_at"], tz=UTC),
+        orjson.dumps(d["items"]).decode(),
+        False,
+        False,
+        False,
+        0.0,
     )
 
 
 def _exposure_state(exposure: Exposure) -> ExposureState:
     return ExposureState(
-        decision_key=exposure.decision_key, first_event_id=exposure.first_event_id,
-        experiment_id=exposure.experiment_id, arm_id=exposure.arm_id, slot_id=exposure.slot_id,
-        session_id=exposure.session_id, served_at=exposure.served_at.timestamp(), items=tuple(exposure.items),
-        clicked=exposure.clicked, added_to_cart=exposure.added_to_cart, purchased=exposure.purchased,
+        decision_key=exposure.decision_key,
+        first_event_id=exposure.first_event_id,
+        experiment_id=exposure.experiment_id,
+        arm_id=exposure.arm_id,
+        slot_id=exposure.slot_id,
+        session_id=exposure.session_id,
+        served_at=exposure.served_at.timestamp(),
+        items=tuple(exposure.items),
+        clicked=exposure.clicked,
+        added_to_cart=exposure.added_to_cart,
+        purchased=exposure.purchased,
         revenue=exposure.revenue,
     )
 
@@ -90,9 +128,12 @@ def _posteriors_increment(attribution: Attribution) -> None:
     for arm_id in sorted(attribution.increments):
         inc = attribution.increments[arm_id]
         Posterior.objects.filter(arm_id=arm_id).update(
-            trials=F("trials") + inc.trials, clicks=F("clicks") + inc.clicks,
-            add_to_carts=F("add_to_carts") + inc.add_to_carts, purchases=F("purchases") + inc.purchases,
-            revenue_sum=F("revenue_sum") + inc.revenue_sum, revenue_sq_sum=F("revenue_sq_sum") + inc.revenue_sq_sum,
+            trials=F("trials") + inc.trials,
+            clicks=F("clicks") + inc.clicks,
+            add_to_carts=F("add_to_carts") + inc.add_to_carts,
+            purchases=F("purchases") + inc.purchases,
+            revenue_sum=F("revenue_sum") + inc.revenue_sum,
+            revenue_sq_sum=F("revenue_sq_sum") + inc.revenue_sq_sum,
             log_revenue_sum=F("log_revenue_sum") + inc.log_revenue_sum,
             log_revenue_sq_sum=F("log_revenue_sq_sum") + inc.log_revenue_sq_sum,
             updated_at=timezone.now(),
@@ -107,7 +148,9 @@ def _deferred_split(events: list[Event]) -> tuple[list[Event], list[Event]]:
     reveals is not visible yet. Such outcomes wait for a later run, which keeps concurrent
     workers in exact agreement with a serial recount of the ledger.
     """
-    session_outcomes = [e for e in events if e.type in ("click", "add_to_cart", "purchase") and not e.decision_key]
+    session_outcomes = [
+        e for e in events if e.type in ("click", "add_to_cart", "purchase") and not e.decision_key
+    ]
     if not session_outcomes:
         return events, []
     mine = [e.id for e in events]
@@ -130,8 +173,11 @@ def _batch_apply(events: list[Event]) -> None:
     locked = _exposures_lock(events)
     states = {x.decision_key: _exposure_state(x) for x in locked}
     outcomes_attribute(
-        [ledger_event(e) for e in events], states, window_s=settings.ATTRIBUTION_WINDOW_S,
-        skew_s=settings.EVENT_MAX_FUTURE_SKEW_S, attribution=attribution,
+        [ledger_event(e) for e in events],
+        states,
+        window_s=settings.ATTRIBUTION_WINDOW_S,
+        skew_s=settings.EVENT_MAX_FUTURE_SKEW_S,
+        attribution=attribution,
     )
     changed = []
     for exposure in locked:
@@ -140,7 +186,9 @@ def _batch_apply(events: list[Event]) -> None:
             exposure.clicked, exposure.added_to_cart = state.clicked, state.added_to_cart
             exposure.purchased, exposure.revenue = state.purchased, state.revenue
             changed.append(exposure)
-    Exposure.objects.bulk_update(changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000)
+    Exposure.objects.bulk_update(
+        changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000
+    )
     _posteriors_increment(attribution)
     Event.objects.filter(id__in=[e.id for e in events]).update(applied_at=timezone.now())
 

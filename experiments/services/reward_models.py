@@ -6,7 +6,12 @@ import numpy as np
 
 from bandits import BetaBernoulli
 
-SUCCESS_FIELD = {"click": "clicks", "add_to_cart": "add_to_carts", "purchase": "purchases", "revenue": "purchases"}
+SUCCESS_FIELD = {
+    "click": "clicks",
+    "add_to_cart": "add_to_carts",
+    "purchase": "purchases",
+    "revenue": "purchases",
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,10 @@ def posterior_build(stats: ArmStats, *, reward_metric: str, prior: tuple[float, 
         from bandits import RevenuePosterior
 
         return RevenuePosterior.from_stats(
-            purchases=stats.purchases, impressions=stats.trials, revenue_sum=stats.revenue_sum,
-            log_revenue_sum=stats.log_revenue_sum, log_revenue_sq_sum=stats.log_revenue_sq_sum,
+            purchases=stats.purchases,
+            impressions=stats.trials,
+            revenue_sum=stats.revenue_sum,
+            log_revenue_sum=stats.log_revenue_sum,
+            log_revenue_sq_sum=stats.log_revenue_sq_sum,
         )
     return BetaBernoulli.from_counts(successes=stats.successes, trials=stats.trials, prior=prior)

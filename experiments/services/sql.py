@@ -11,7 +11,9 @@ from django.db.models import Model
 MAX_PARAMS = 30_000
 
 
-def insert_new_returning(model: type[Model], columns: tuple[str, ...], rows: list[tuple], *, conflict: str) -> set:
+def insert_new_returning(
+    model: type[Model], columns: tuple[str, ...], rows: list[tuple], *, conflict: str
+) -> set:
     """Insert ``rows``, skipping conflicts on the unique column ``conflict``; return its new values."""
     if not rows:
         return set()

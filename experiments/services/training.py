@@ -20,15 +20,21 @@ TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
 
 def catalog_snapshot() -> Catalog:
     """The runtime catalog built from the Item table, in a stable order (by item_id)."""
-    rows = list(Item.objects.order_by("item_id").values_list("item_id", "title", "category", "brand", "price",
-                                                              "created_at"))
+    rows = list(
+        Item.objects.order_by("item_id").values_list(
+            "item_id", "title", "category", "brand", "price", "created_at"
+        )
+    )
     if not rows:
         raise ValueError("The catalog is empty; run seed_demo or import items first.")
     ids, titles, category, brand, price, created = zip(*rows, strict=True)
     return Catalog(
-        item_ids=np.array(ids, dtype=object), category=np.array(category, dtype=np.int32),
-        brand=np.array(brand, dtype=np.int32), price=np.array([float(p) for p in price], dtype=np.float32),
-        created_at=np.array([c.timestamp() for c in created], dtype=np.float64), titles=np.array(titles, dtype=object),
+        item_ids=np.array(ids, dtype=object),
+        category=np.array(category, dtype=np.int32),
+        brand=np.array(brand, dtype=np.int32),
+        price=np.array([float(p) for p in price], dtype=np.float32),
+        created_at=np.array([c.timestamp() for c in created], dtype=np.float64),
+        titles=np.array(titles, dtype=object),
     )
 
 
@@ -58,7 +64,10 @@ def _variant_groups(algorithms: list[str] | None) -> dict[tuple[str, str], list[
 
 
 def models_train(
-    *, algorithms: list[str] | None = None, repoint: bool = True, progress: Callable[[str], None] | None = None
+    *,
+    algorithms: list[str] | None = None,
+    repoint: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Train one model per distinct (algorithm, params) of the variants; return variant key -> version.
 

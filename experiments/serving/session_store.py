@@ -30,8 +30,10 @@ def signals_read(session_id: str) -> dict:
 
 def _apply(signals: dict, event: dict) -> None:
     kind, item = event["type"], event.get("item_id")
-    viewed, cart, removed = signals.setdefault("viewed", []), signals.setdefault("cart", []), signals.setdefault(
-        "removed", []
+    viewed, cart, removed = (
+        signals.setdefault("viewed", []),
+        signals.setdefault("cart", []),
+        signals.setdefault("removed", []),
     )
     if kind in ("view", "click") and item:
         dwell = float(event.get("dwell_ms") or 0.0)

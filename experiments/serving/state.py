@@ -77,7 +77,9 @@ class ServingState:
 def _variant_state(variant: Variant | None) -> VariantState | None:
     if variant is None:
         return None
-    return VariantState(variant.id, variant.key, variant.algorithm, variant.model_version, dict(variant.params))
+    return VariantState(
+        variant.id, variant.key, variant.algorithm, variant.model_version, dict(variant.params)
+    )
 
 
 def _experiment_state(experiment: Experiment) -> ExperimentState | None:
@@ -94,8 +96,12 @@ def _experiment_state(experiment: Experiment) -> ExperimentState | None:
     cumulative = np.cumsum(weights)
     cumulative[-1] = 1.0
     return ExperimentState(
-        experiment.id, experiment.key, experiment.randomization_unit, experiment.allocation_version,
-        arm_states, cumulative,
+        experiment.id,
+        experiment.key,
+        experiment.randomization_unit,
+        experiment.allocation_version,
+        arm_states,
+        cumulative,
     )
 
 
@@ -118,10 +124,16 @@ def state_load(version: int) -> ServingState:
     }
     slots: dict[str, SlotState] = {}
     pages: dict[str, list[str]] = {}
-    for slot in Slot.objects.filter(active=True).select_related("fallback_variant").order_by("position", "key"):
+    for slot in (
+        Slot.objects.filter(active=True).select_related("fallback_variant").order_by("position", "key")
+    ):
         experiment = running.get(slot.id)
         slots[slot.key] = SlotState(
-            slot.id, slot.key, slot.page, slot.default_k, _variant_state(slot.fallback_variant),
+            slot.id,
+            slot.key,
+            slot.page,
+            slot.default_k,
+            _variant_state(slot.fallback_variant),
             _experiment_state(experiment) if experiment else None,
         )
         pages.setdefault(slot.page, []).append(slot.key)

@@ -29,7 +29,10 @@ def storefront_build(*, n_items: int = WORLD_ITEMS, seed: int = 0):
         slot.fallback_variant = legacy
         slot.save()
         experiment = experiment_create(
-            key=f"{slot.key.replace('_', '-')}-test", slot=slot, burn_in=0, exploration_floor=0.1,
+            key=f"{slot.key.replace('_', '-')}-test",
+            slot=slot,
+            burn_in=0,
+            exploration_floor=0.1,
             arms=[ArmSpec("A", legacy, is_control=True), ArmSpec("B", challenger)],
         )
         experiments.append(experiment)

@@ -5,8 +5,13 @@ from datetime import UTC, datetime
 
 
 def event(kind: str, session_id: str = "s-1", **fields) -> dict:
-    return {"event_id": fields.pop("event_id", f"e-{uuid.uuid4().hex}"), "type": kind,
-            "ts": fields.pop("ts", datetime.now(UTC).isoformat()), "session_id": session_id, **fields}
+    return {
+        "event_id": fields.pop("event_id", f"e-{uuid.uuid4().hex}"),
+        "type": kind,
+        "ts": fields.pop("ts", datetime.now(UTC).isoformat()),
+        "session_id": session_id,
+        **fields,
+    }
 
 
 def decisions_for(api, session_id: str = "s-1", **body) -> list[dict]:
@@ -34,15 +39,19 @@ def traffic_post(api, catalog, rng, *, sessions: int, clicks_per_page: float = 0
             batch.append(event("impression", session_id, decision_id=decision["decision_id"]))
             for item in decision["items"]:
                 if rng.random() < clicks_per_page / 12:
-                    batch.append(event("click", session_id, decision_id=decision["decision_id"],
-                                       item_id=item["item_id"]))
+                    batch.append(
+                        event(
+                            "click", session_id, decision_id=decision["decision_id"], item_id=item["item_id"]
+                        )
+                    )
                     if rng.random() < 0.5:
                         batch.append(event("add_to_cart", session_id, item_id=item["item_id"]))
                         cart.append(item["item_id"])
         if cart:
             batch.append(event("purchase", session_id, items=cart, value=float(rng.integers(5, 200))))
         response = events_post(api, batch)
-        assert response.status_code == 202 and not response.json()["rejected"], response.content
+        assert response.status_code == 202, response.content
+        assert not response.json()["rejected"], response.content
         resent = events_post(api, batch[:3])
         assert resent.json()["duplicates"] == 3, resent.content
         posted += len(batch)

@@ -42,7 +42,9 @@ def test_end_to_end_in_process(api, storefront, rng, eager_tasks):
 def _worker_env() -> dict:
     db = connection.settings_dict
     env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     env["OPENBLAS_NUM_THREADS"] = "1"
     return env
 
@@ -52,9 +54,26 @@ def celery_worker_process(settings):
     """A real ``celery worker`` process on the test database, consuming this run's queue."""
     queue = celery_app.conf.task_default_queue
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "-Q", queue, "-c", "2",
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        cwd=REPO, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "controlplane",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=_worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     yield proc
     proc.terminate()

@@ -11,7 +11,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, **options):
         api_key, key = storefront_key_create(name=name)
-        self.stderr.write(f"Created storefront key {api_key.name!r} (prefix {api_key.prefix}). Keep it secret:")
+        self.stderr.write(
+            f"Created storefront key {api_key.name!r} (prefix {api_key.prefix}). Keep it secret:"
+        )
         self.stdout.write(key)
-
-

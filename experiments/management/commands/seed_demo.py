@@ -16,10 +16,15 @@ class Command(BaseCommand):
         if items < 50:
             raise CommandError("--items must be at least 50")
         result = demo_seed(
-            n_items=items, n_users=users or max(items // 4, 50), n_sessions=sessions or items, seed=seed,
+            n_items=items,
+            n_users=users or max(items // 4, 50),
+            n_sessions=sessions or items,
+            seed=seed,
             say=lambda message: self.stdout.write(f"[seed_demo] {message}"),
         )
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {result['items']} items, {result['events']} history events, "
-            f"{len(result['experiments'])} running experiments."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {result['items']} items, {result['events']} history events, "
+                f"{len(result['experiments'])} running experiments."
+            )
+        )

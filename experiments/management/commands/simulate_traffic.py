@@ -18,11 +18,23 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--url", help="Send requests to a running server instead of in-process.")
         parser.add_argument("--key", help="Storefront API key (default: create one).")
-        parser.add_argument("--allocate-every", type=int, default=100,
-                            help="Sessions between allocation recomputes when tasks run in-process.")
+        parser.add_argument(
+            "--allocate-every",
+            type=int,
+            default=100,
+            help="Sessions between allocation recomputes when tasks run in-process.",
+        )
 
-    def handle(self, *args, sessions: int, seed: int, url: str | None, key: str | None, allocate_every: int,
-               **options):
+    def handle(
+        self,
+        *args,
+        sessions: int,
+        seed: int,
+        url: str | None,
+        key: str | None,
+        allocate_every: int,
+        **options,
+    ):
         try:
             world = world_load()
         except FileNotFoundError as exc:
@@ -38,11 +50,19 @@ class Command(BaseCommand):
                 allocations_recompute()
 
         with tqdm(total=sessions, desc="shopper sessions", unit="session") as bar:
-            stats = traffic_simulate(world=world, client=client, sessions=sessions, seed=seed,
-                                     every=allocate_every, on_every=allocate, progress=bar)
+            stats = traffic_simulate(
+                world=world,
+                client=client,
+                sessions=sessions,
+                seed=seed,
+                every=allocate_every,
+                on_every=allocate,
+                progress=bar,
+            )
         allocate(stats)
         self.stdout.write(
-            f"{stats.sessions} sessions, {stats.pages} pages, {stats.decisions} decisions, {stats.clicks} clicks, "
+            f"{stats.sessions} sessions, {stats.pages} pages, {stats.decisions} decisions, "
+            f"{stats.clicks} clicks, "
             f"{stats.purchases} purchases ({stats.revenue:,.2f} revenue), {stats.fallbacks} fallbacks"
         )
         for error in stats.errors[:5]:

@@ -3,9 +3,18 @@ import pytest
 from experiments.serving.decision_tokens import token_verify
 
 PRODUCT_SLOTS = [
-    "pdp_similar", "pdp_bought_together", "pdp_also_viewed", "pdp_complete_the_look", "pdp_for_you",
-    "pdp_recently_viewed", "pdp_trending_in_category", "pdp_top_in_category", "pdp_new_arrivals",
-    "pdp_more_from_brand", "pdp_price_alternatives", "pdp_accessories",
+    "pdp_similar",
+    "pdp_bought_together",
+    "pdp_also_viewed",
+    "pdp_complete_the_look",
+    "pdp_for_you",
+    "pdp_recently_viewed",
+    "pdp_trending_in_category",
+    "pdp_top_in_category",
+    "pdp_new_arrivals",
+    "pdp_more_from_brand",
+    "pdp_price_alternatives",
+    "pdp_accessories",
 ]
 
 
@@ -55,7 +64,8 @@ def test_an_unknown_slot_gets_its_own_error_and_the_others_are_served(api, store
     body = _assign(api, slots=["pdp_similar", "no_such_slot"]).json()
     assert body["decisions"][0]["items"]
     assert body["decisions"][1] == {
-        "slot": "no_such_slot", "error": {"code": "unknown_slot", "detail": "No active slot with this key."}
+        "slot": "no_such_slot",
+        "error": {"code": "unknown_slot", "detail": "No active slot with this key."},
     }
 
 
@@ -69,16 +79,22 @@ def test_a_broken_model_falls_back_for_its_slot_only(api, storefront, settings):
     serving_version_bump()
     body = _assign(api, slots=["pdp_similar", "pdp_for_you"]).json()
     similar, for_you = body["decisions"]
-    assert similar["fallback"] is True and similar["items"] == []
+    assert similar["fallback"] is True
+    assert similar["items"] == []
     assert similar["experiment"] is None
-    assert for_you["fallback"] is False and for_you["items"]
+    assert for_you["fallback"] is False
+    assert for_you["items"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "session_id"), ({"session_id": "s", "k": 0}, "k"), ({"session_id": "s", "slots": "x"}, "slots"),
-     ({"session_id": "s", "context": []}, "context")],
+    [
+        ({}, "session_id"),
+        ({"session_id": "s", "k": 0}, "k"),
+        ({"session_id": "s", "slots": "x"}, "slots"),
+        ({"session_id": "s", "context": []}, "context"),
+    ],
 )
 def test_bad_assignment_input_gets_a_field_error(api, storefront, body, field):
     response = api.post("/api/v1/assignments", body, format="json")

@@ -9,8 +9,10 @@ from tests.experiments.storefront_helpers import decisions_for, event, events_po
 @pytest.mark.django_db
 def test_a_resent_batch_is_counted_once(api, storefront):
     decision = decisions_for(api, slots=["pdp_similar"])[0]
-    batch = [event("impression", decision_id=decision["decision_id"]),
-             event("click", decision_id=decision["decision_id"], item_id=decision["items"][0]["item_id"])]
+    batch = [
+        event("impression", decision_id=decision["decision_id"]),
+        event("click", decision_id=decision["decision_id"], item_id=decision["items"][0]["item_id"]),
+    ]
     first = events_post(api, batch)
     assert first.status_code == 202
     assert first.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
@@ -30,8 +32,14 @@ def test_a_duplicate_inside_one_batch_is_counted_once(api, storefront):
 def test_one_malformed_event_is_reported_and_the_rest_are_stored(api, storefront):
     item = str(storefront.catalog.item_ids[0])
     future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    batch = [event("view", item_id=item), event("view", item_id=item), event("teleport", item_id=item),
-             event("view", item_id=item, ts=future), event("view", item_id=item, dwell_ms=-1), "not an object"]
+    batch = [
+        event("view", item_id=item),
+        event("view", item_id=item),
+        event("teleport", item_id=item),
+        event("view", item_id=item, ts=future),
+        event("view", item_id=item, dwell_ms=-1),
+        "not an object",
+    ]
     body = events_post(api, batch).json()
     assert body["accepted"] == 2
     assert body["rejected"] == [
@@ -49,8 +57,11 @@ def test_a_tampered_decision_id_is_rejected(api, storefront):
     body, tag = decision["decision_id"].split(".")
     altered = ("A" if body[5] != "A" else "B").join([body[:5], body[6:]]) + "." + tag
     forged = body + "." + "A" * len(tag)
-    batch = [event("impression", decision_id=altered), event("impression", decision_id=forged),
-             event("impression", decision_id="garbage")]
+    batch = [
+        event("impression", decision_id=altered),
+        event("impression", decision_id=forged),
+        event("impression", decision_id="garbage"),
+    ]
     result = events_post(api, batch).json()
     assert result["accepted"] == 0
     assert [r["code"] for r in result["rejected"]] == ["invalid_signature"] * 3
@@ -59,7 +70,9 @@ def test_a_tampered_decision_id_is_rejected(api, storefront):
 @pytest.mark.django_db
 def test_a_decision_cannot_be_replayed_from_another_session(api, storefront):
     decision = decisions_for(api, session_id="s-1", slots=["pdp_similar"])[0]
-    result = events_post(api, [event("impression", session_id="s-2", decision_id=decision["decision_id"])]).json()
+    result = events_post(
+        api, [event("impression", session_id="s-2", decision_id=decision["decision_id"])]
+    ).json()
     assert result["rejected"][0]["code"] == "session_mismatch"
 
 
@@ -69,8 +82,12 @@ def test_a_click_on_an_item_the_decision_did_not_show_is_rejected(api, storefron
     shown = {i["item_id"] for i in decision["items"]}
     other = next(str(i) for i in storefront.catalog.item_ids if str(i) not in shown)
     result = events_post(api, [event("click", decision_id=decision["decision_id"], item_id=other)]).json()
-    assert result["rejected"][0] == {"index": 0, "event_id": result["rejected"][0]["event_id"],
-                                     "field": "item_id", "code": "not_in_decision"}
+    assert result["rejected"][0] == {
+        "index": 0,
+        "event_id": result["rejected"][0]["event_id"],
+        "field": "item_id",
+        "code": "not_in_decision",
+    }
 
 
 @pytest.mark.django_db
@@ -78,8 +95,9 @@ def test_batch_limits_are_enforced_whole(api, storefront):
     too_many = events_post(api, [event("view", item_id="p-1") for _ in range(1001)])
     assert too_many.status_code == 413
     assert too_many.json()["code"] == "too_many_events"
-    huge = api.post("/api/v1/events", data=b'{"events": [' + b" " * 1_100_000 + b"]}",
-                    content_type="application/json")
+    huge = api.post(
+        "/api/v1/events", data=b'{"events": [' + b" " * 1_100_000 + b"]}", content_type="application/json"
+    )
     assert huge.status_code == 413
     assert huge.json()["code"] == "payload_too_large"
     assert Event.objects.filter(event_id__startswith="e-").count() == 0
@@ -90,8 +108,15 @@ def test_events_update_the_sessions_signals(api, storefront):
     from experiments.serving.session_store import signals_read
 
     a, b = str(storefront.catalog.item_ids[1]), str(storefront.catalog.item_ids[2])
-    events_post(api, [event("view", item_id=a, dwell_ms=40_000), event("add_to_cart", item_id=b),
-                      event("add_to_cart", item_id=a), event("remove_from_cart", item_id=b)])
+    events_post(
+        api,
+        [
+            event("view", item_id=a, dwell_ms=40_000),
+            event("add_to_cart", item_id=b),
+            event("add_to_cart", item_id=a),
+            event("remove_from_cart", item_id=b),
+        ],
+    )
     signals = signals_read("s-1")
     assert signals["viewed"] == [[a, 40_000.0]]
     assert signals["cart"] == [a]

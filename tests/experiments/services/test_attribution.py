@@ -19,31 +19,49 @@ def ev(id_, kind, ts=1100.0, session="s", item="", items=(), value=None, decisio
 
 def test_two_clicks_on_one_decision_count_one_success():
     exposures = {"d1": exposure("d1", arm=7)}
-    result = outcomes_attribute([ev(10, "click", item="a", decision="d1"), ev(11, "click", item="b", decision="d1")],
-                                exposures, window_s=WINDOW_S, skew_s=SKEW_S)
+    result = outcomes_attribute(
+        [ev(10, "click", item="a", decision="d1"), ev(11, "click", item="b", decision="d1")],
+        exposures,
+        window_s=WINDOW_S,
+        skew_s=SKEW_S,
+    )
     assert result.increments[7].clicks == 1
     assert exposures["d1"].clicked
 
 
 def test_an_outcome_after_the_window_does_not_count():
-    result = outcomes_attribute([ev(10, "click", ts=1000.0 + WINDOW_S + 1, item="a", decision="d1")],
-                                {"d1": exposure("d1", arm=7)}, window_s=WINDOW_S, skew_s=SKEW_S)
+    result = outcomes_attribute(
+        [ev(10, "click", ts=1000.0 + WINDOW_S + 1, item="a", decision="d1")],
+        {"d1": exposure("d1", arm=7)},
+        window_s=WINDOW_S,
+        skew_s=SKEW_S,
+    )
     assert result.increments[7].clicks == 0
 
 
 def test_a_click_without_decision_goes_to_the_latest_earlier_exposure_showing_the_item():
-    exposures = {"old": exposure("old", arm=1, served_at=900.0), "new": exposure("new", arm=2, served_at=950.0),
-                 "other": exposure("other", arm=3, served_at=990.0, items=("z",)),
-                 "later": exposure("later", arm=4, served_at=999.0, first=50)}
+    exposures = {
+        "old": exposure("old", arm=1, served_at=900.0),
+        "new": exposure("new", arm=2, served_at=950.0),
+        "other": exposure("other", arm=3, served_at=990.0, items=("z",)),
+        "later": exposure("later", arm=4, served_at=999.0, first=50),
+    }
     result = outcomes_attribute([ev(10, "click", item="a")], exposures, window_s=WINDOW_S, skew_s=SKEW_S)
     assert {arm: inc.clicks for arm, inc in result.increments.items()} == {2: 1}
 
 
 def test_a_purchase_credits_each_slot_once_with_the_revenue_share_of_its_items():
-    exposures = {"x": exposure("x", arm=1, slot=1, items=("a",)), "y": exposure("y", arm=2, slot=2, items=("b", "c")),
-                 "y-old": exposure("y-old", arm=2, slot=2, served_at=500.0, items=("b",))}
-    result = outcomes_attribute([ev(10, "purchase", items=("a", "b", "q", "r"), value=100.0)], exposures,
-                                window_s=WINDOW_S, skew_s=SKEW_S)
+    exposures = {
+        "x": exposure("x", arm=1, slot=1, items=("a",)),
+        "y": exposure("y", arm=2, slot=2, items=("b", "c")),
+        "y-old": exposure("y-old", arm=2, slot=2, served_at=500.0, items=("b",)),
+    }
+    result = outcomes_attribute(
+        [ev(10, "purchase", items=("a", "b", "q", "r"), value=100.0)],
+        exposures,
+        window_s=WINDOW_S,
+        skew_s=SKEW_S,
+    )
     assert result.increments[1].purchases == 1
     assert result.increments[2].purchases == 1
     assert result.increments[1].revenue_sum == pytest.approx(25.0)
@@ -54,8 +72,12 @@ def test_a_purchase_credits_each_slot_once_with_the_revenue_share_of_its_items()
 
 def test_a_second_purchase_grows_the_decisions_revenue_not_its_purchase_count():
     exposures = {"x": exposure("x", arm=1, items=("a",))}
-    result = outcomes_attribute([ev(10, "purchase", item="a", value=30.0), ev(11, "purchase", item="a", value=10.0)],
-                                exposures, window_s=WINDOW_S, skew_s=SKEW_S)
+    result = outcomes_attribute(
+        [ev(10, "purchase", item="a", value=30.0), ev(11, "purchase", item="a", value=10.0)],
+        exposures,
+        window_s=WINDOW_S,
+        skew_s=SKEW_S,
+    )
     inc = result.increments[1]
     assert (inc.purchases, inc.revenue_sum) == (1, pytest.approx(40.0))
     assert inc.revenue_sq_sum == pytest.approx(40.0**2)
@@ -64,7 +86,8 @@ def test_a_second_purchase_grows_the_decisions_revenue_not_its_purchase_count():
 
 def test_holdout_exposures_are_marked_but_credit_no_arm():
     exposures = {"h": ExposureState("h", 1, None, None, 1, "s", 1000.0, ("a",))}
-    result = outcomes_attribute([ev(10, "click", item="a", decision="h")], exposures, window_s=WINDOW_S,
-                                skew_s=SKEW_S)
+    result = outcomes_attribute(
+        [ev(10, "click", item="a", decision="h")], exposures, window_s=WINDOW_S, skew_s=SKEW_S
+    )
     assert exposures["h"].clicked
     assert dict(result.increments) == {}

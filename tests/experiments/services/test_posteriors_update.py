@@ -20,8 +20,11 @@ def no_enqueue(monkeypatch):
 def test_running_the_update_twice_changes_nothing_the_second_time(api, storefront, rng, no_enqueue):
     traffic_post(api, storefront.catalog, rng, sessions=10)
     applied = posteriors_update().applied
-    assert applied == Event.objects.filter(decision_key__gt="").count() + Event.objects.filter(
-        decision_key="", applied_at__isnull=False, event_id__startswith="e-").count()
+    assert (
+        applied
+        == Event.objects.filter(decision_key__gt="").count()
+        + Event.objects.filter(decision_key="", applied_at__isnull=False, event_id__startswith="e-").count()
+    )
     before = posteriors_stored()
     assert posteriors_update().applied == 0
     assert posteriors_stored() == before == posteriors_recount()
@@ -32,7 +35,10 @@ def test_small_batches_give_the_same_posteriors_as_one_big_batch(api, storefront
     traffic_post(api, storefront.catalog, rng, sessions=10)
     posteriors_update(batch_size=7)
     assert posteriors_stored() == posteriors_recount()
-    assert Exposure.objects.count() == Event.objects.filter(type="impression").values("decision_key").distinct().count()
+    assert (
+        Exposure.objects.count()
+        == Event.objects.filter(type="impression").values("decision_key").distinct().count()
+    )
 
 
 @pytest.mark.services

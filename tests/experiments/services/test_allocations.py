@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from experiments.models import Arm, Experiment, Posterior, PosteriorSnapshot
+from experiments.services.allocations import allocations_recompute
+
+
+def _set(experiment: Experiment, stats: dict[str, tuple[int, int]]) -> None:
+    for arm in experiment.arms.all():
+        trials, clicks = stats[arm.key]
+        Posterior.objects.filter(arm=arm).update(trials=trials, clicks=clicks)
+
+
+@pytest.mark.django_db
+def test_allocation_moves_traffic_to_the_winner_keeps_the_floor_and_bumps_the_version(storefront):
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    _set(experiment, {"A": (5000, 90), "B": (5000, 250)})
+    version = experiment.allocation_version
+    assert allocations_recompute(experiment_ids=[experiment.id]) == 1
+    experiment.refresh_from_db()
+    weights = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
+    assert experiment.allocation_version == version + 1
+    assert weights["B"] > 0.9
+    assert weights["A"] >= experiment.exploration_floor / 2 - 1e-9
+    assert sum(weights.values()) == pytest.approx(1.0)
+    snapshot = PosteriorSnapshot.objects.get(experiment=experiment, allocation_version=version + 1)
+    assert [a["arm"] for a in snapshot.arms] == ["A", "B"]
+    assert snapshot.arms[1]["prob_best"] > 0.99
+    assert snapshot.stopping["winner"] == "B"
+
+
+@pytest.mark.django_db
+def test_burn_in_keeps_an_even_split(storefront):
+    experiment = Experiment.objects.get(key="pdp-for-you-test")
+    Experiment.objects.filter(pk=experiment.pk).update(burn_in=1000)
+    _set(experiment, {"A": (500, 5), "B": (500, 50)})
+    allocations_recompute(experiment_ids=[experiment.id])
+    weights = np.array(
+        list(Arm.objects.filter(experiment=experiment).order_by("key").values_list("weight", flat=True))
+    )
+    assert weights == pytest.approx([0.5, 0.5])
+
+
+@pytest.mark.django_db
+def test_web_processes_pick_up_new_weights_without_restart(
+    api, storefront, django_capture_on_commit_callbacks
+):
+    from experiments.serving.runtime import serving_state
+
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    before = serving_state().slots["pdp_similar"].experiment
+    _set(experiment, {"A": (5000, 90), "B": (5000, 250)})
+    with django_capture_on_commit_callbacks(execute=True):
+        allocations_recompute(experiment_ids=[experiment.id])
+    after = serving_state().slots["pdp_similar"].experiment
+    assert after.allocation_version == before.allocation_version + 1
+    assert after.arms[1].weight > 0.9

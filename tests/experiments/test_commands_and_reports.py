@@ -1,0 +1,85 @@
+import io
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+
+@pytest.mark.django_db
+def test_create_storefront_key_prints_a_working_key_on_its_last_line(storefront):
+    out = io.StringIO()
+    call_command("create_storefront_key", "shop-eu", stdout=out, stderr=io.StringIO())
+    key = out.getvalue().strip().splitlines()[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert client.post("/api/v1/assignments", {"session_id": "s"}, format="json").status_code == 200
+
+
+def test_healthz_needs_no_database(client):
+    # No django_db mark: any database access here raises.
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_assignments_run_no_sql_once_the_state_is_loaded(api, storefront, django_assert_num_queries):
+    api.post("/api/v1/assignments", {"session_id": "warm"}, format="json")
+    with django_assert_num_queries(0):
+        response = api.post("/api/v1/assignments", {"session_id": "hot"}, format="json")
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def analyst_client(storefront):
+    user = User.objects.create_user("ana", password="pw-123456789")
+    user.groups.add(Group.objects.get(name="analyst"))
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_report_has_every_arms_core_figures(analyst_client, api, storefront):
+    listing = analyst_client.get("/api/v1/experiments/").json()
+    assert {e["slot"] for e in listing} >= {"pdp_similar", "pdp_accessories"}
+    report = analyst_client.get("/api/v1/experiments/pdp-similar-test/report").json()
+    assert report["experiment"] == "pdp-similar-test"
+    assert report["slot"] == "pdp_similar"
+    assert [a["arm"] for a in report["arms"]] == ["A", "B"]
+    assert sum(a["prob_best"] for a in report["arms"]) == pytest.approx(1.0)
+    for arm in report["arms"]:
+        assert set(arm) >= {
+            "trials",
+            "successes",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "prob_best",
+            "expected_loss",
+            "weight",
+        }
+        assert arm["ci_low"] <= arm["mean"] <= arm["ci_high"]
+
+
+@pytest.mark.django_db
+def test_storefront_keys_and_anonymous_users_cannot_read_reports(api, storefront):
+    assert api.get("/api/v1/experiments/pdp-similar-test/report").status_code == 403
+    assert APIClient().get("/api/v1/experiments/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_seed_demo_then_simulate_traffic_finds_leaders(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    call_command("seed_demo", "--items", "300", "--sessions", "200", stdout=out)
+    assert "running experiments" in out.getvalue()
+    out = io.StringIO()
+    call_command(
+        "simulate_traffic", "--sessions", "40", "--allocate-every", "20", stdout=out, stderr=io.StringIO()
+    )
+    text = out.getvalue()
+    assert "40 sessions" in text
+    assert "Leading variant per slot:" in text
+    assert "pdp_similar" in text
