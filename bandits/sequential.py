@@ -7,8 +7,9 @@ d_n = s_b / n_b - s_a / n_a and variance V_n = pa (1 - pa) / n_a + pb (1 - pb) /
 approximation, rates smoothed as (s + 0.5) / (n + 1)), and a N(0, tau^2) mixture over theta:
   Lambda_n(theta0) = sqrt(V_n / (V_n + tau^2)) exp(tau^2 (d_n - theta0)^2 / (2 V_n (V_n + tau^2)))
   p_n = min(1, min_{m <= n} 1 / Lambda_m(0))                              (always-valid p-value)
-  CS_n = intersection_{m <= n} {theta0 : Lambda_m(theta0) < 1 / alpha}   (confidence sequence)
-       = [d_m -+ r_m],  r_m^2 = 2 V_m (V_m + tau^2) / tau^2 (log(1 / alpha) + log(sqrt((V_m + tau^2) / V_m)))
+  CS_n = {theta0 : Lambda_n(theta0) < 1 / alpha}                         (confidence sequence)
+       = [d_n -+ r_n],  r_n^2 = 2 V_n (V_n + tau^2) / tau^2 (log(1 / alpha) + log(sqrt((V_n + tau^2) / V_n)))
+P(theta in CS_n for every n) >= 1 - alpha, so any look may be read, and stopping anywhere is safe.
 Reject "no difference" the first time p_n <= alpha. tau is the scale of differences you expect
 (default 0.01, one percentage point); the test is valid for any tau, a good one makes it faster.
 With equal n this is the paper's formula with sigma^2 / n = V_n.
@@ -87,8 +88,10 @@ def msprt_two_proportions(
     p_value = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_lambda)), axis=-1)
     radius_sq = 2.0 * v * (v + tau2) / tau2 * (np.log(1.0 / alpha) + 0.5 * np.log((v + tau2) / v))
     radius = np.where(finite, np.sqrt(radius_sq), np.inf)
-    ci_low = np.maximum.accumulate(difference - radius, axis=-1)
-    ci_high = np.minimum.accumulate(difference + radius, axis=-1)
+    # Each look's own interval, not the running intersection: the normal approximation with a
+    # plug-in variance can make that intersection empty, which would read as a broken analysis.
+    ci_low = difference - radius
+    ci_high = difference + radius
     return SequentialTest(
         difference=difference,
         p_value=p_value,

@@ -1,7 +1,7 @@
 from .catalog import Item
 from .experiments import Arm, Experiment
 from .ledger import Event, Exposure
-from .posteriors import Posterior, PosteriorSnapshot
+from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot
 from .program import ProgramSettings
 from .slots import Slot, Variant
 
@@ -12,6 +12,7 @@ __all__ = [
     "Exposure",
     "Item",
     "Posterior",
+    "PosteriorEpoch",
     "PosteriorSnapshot",
     "ProgramSettings",
     "Slot",

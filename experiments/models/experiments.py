@@ -64,6 +64,19 @@ class Experiment(models.Model):
     max_samples = models.PositiveIntegerField(
         null=True, blank=True, help_text="Stop as inconclusive past this."
     )
+    discount_half_life_epochs = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.5)],
+        help_text="Non-stationary worlds: halve an epoch's weight in the posterior every this many "
+        "allocation epochs. Blank = every impression counts forever.",
+    )
+    guardrails = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Metrics that must not get worse, e.g. [{"metric": "revenue", "tolerance": 0.05}] '
+        "(tolerance = relative drop vs control that counts as a breach).",
+    )
     auto_conclude = models.BooleanField(default=False)
     allocation_version = models.PositiveIntegerField(default=0)
     winner = models.ForeignKey("Arm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -30,6 +30,33 @@ class Posterior(models.Model):
         return f"posterior {self.arm}"
 
 
+class PosteriorEpoch(models.Model):
+    """One arm's sufficient statistics within one allocation epoch (decisions served at that version).
+
+    Reports stratify by epoch so that weights moving while the base rate drifts cannot
+    mislead (Simpson's paradox); discounting folds old epochs down.
+    """
+
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="epochs")
+    allocation_version = models.PositiveIntegerField()
+    trials = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    add_to_carts = models.BigIntegerField(default=0)
+    purchases = models.BigIntegerField(default=0)
+    revenue_sum = models.FloatField(default=0.0)
+    revenue_sq_sum = models.FloatField(default=0.0)
+    log_revenue_sum = models.FloatField(default=0.0)
+    log_revenue_sq_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["arm", "allocation_version"], name="epoch_per_arm_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.arm} epoch {self.allocation_version}"
+
+
 class PosteriorSnapshot(models.Model):
     """Per allocation version: the stats, weights and decision figures of every arm, for reports."""
 

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from experiments.models import Event
 from experiments.services.attribution import Attribution, ExposureState, outcomes_attribute
-from experiments.services.posteriors import ledger_event
+from experiments.services.posteriors import exposure_state_new, ledger_event
 
 COUNTERS = ("trials", "clicks", "add_to_carts", "purchases")
 
@@ -20,17 +20,7 @@ def posteriors_recount() -> dict[int, dict[str, float]]:
     attribution = Attribution()
     for event in events:
         if event.decision_key and event.decision_key not in exposures:
-            d = event.decision
-            exposure = ExposureState(
-                decision_key=event.decision_key,
-                first_event_id=event.id,
-                experiment_id=d["experiment_id"],
-                arm_id=d["arm_id"],
-                slot_id=d["slot_id"],
-                session_id=event.session_id,
-                served_at=float(d["served_at"]),
-                items=tuple(d["items"]),
-            )
+            exposure = exposure_state_new(event)
             exposures[event.decision_key] = exposure
             attribution.trial(exposure)
     outcomes_attribute(

@@ -35,6 +35,7 @@ class ExposureState:
     purchased: bool = False
     revenue: float = 0.0
     changed: bool = False
+    allocation_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +72,19 @@ class ArmIncrement:
 
 @dataclass
 class Attribution:
+    """Increments per arm, and per (arm, allocation version) for the epoch statistics."""
+
     increments: dict[int, ArmIncrement] = field(default_factory=lambda: defaultdict(ArmIncrement))
+    epochs: dict[tuple[int, int], ArmIncrement] = field(default_factory=lambda: defaultdict(ArmIncrement))
+
+    def targets(self, exposure: ExposureState) -> tuple[ArmIncrement, ...]:
+        if exposure.arm_id is None:  # holdout and default serving: no arm to credit
+            return ()
+        return self.increments[exposure.arm_id], self.epochs[(exposure.arm_id, exposure.allocation_version)]
 
     def trial(self, exposure: ExposureState) -> None:
-        if exposure.arm_id is not None:
-            self.increments[exposure.arm_id].trials += 1
+        for increment in self.targets(exposure):
+            increment.trials += 1
 
 
 class _SessionIndex:
@@ -100,17 +109,19 @@ def _in_window(exposure: ExposureState, event: LedgerEvent, window_s: float, ske
 
 
 def _credit(attribution: Attribution, exposure: ExposureState, event: LedgerEvent, share: float) -> None:
-    flag = OUTCOME_FLAG[event.type]
-    increment = attribution.increments[exposure.arm_id] if exposure.arm_id is not None else ArmIncrement()
+    flag, counter = OUTCOME_FLAG[event.type], OUTCOME_COUNTER[event.type]
+    increments = attribution.targets(exposure)
     if not getattr(exposure, flag):
         setattr(exposure, flag, True)
         exposure.changed = True
-        setattr(increment, OUTCOME_COUNTER[event.type], getattr(increment, OUTCOME_COUNTER[event.type]) + 1)
+        for increment in increments:
+            setattr(increment, counter, getattr(increment, counter) + 1)
     if event.type == "purchase" and event.value and share > 0:
         old = exposure.revenue
         exposure.revenue = old + event.value * share
         exposure.changed = True
-        increment.revenue_change(old, exposure.revenue)
+        for increment in increments:
+            increment.revenue_change(old, exposure.revenue)
 
 
 def _targets(event: LedgerEvent, exposures, index: _SessionIndex, window_s: float, skew_s: float) -> list:

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from experiments.models import Event, Exposure, Posterior
+from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
 
 from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
-from .sql import insert_new_returning
+from .sql import STAT_FIELDS, insert_new_returning, upsert_add
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
@@ -92,6 +92,23 @@ def _exposure_state(exposure: Exposure) -> ExposureState:
         added_to_cart=exposure.added_to_cart,
         purchased=exposure.purchased,
         revenue=exposure.revenue,
+        allocation_version=exposure.allocation_version,
+    )
+
+
+def exposure_state_new(event: Event) -> ExposureState:
+    """The exposure revealed by ``event``, which quotes a decision."""
+    d = event.decision
+    return ExposureState(
+        decision_key=event.decision_key,
+        first_event_id=event.id,
+        experiment_id=d["experiment_id"],
+        arm_id=d["arm_id"],
+        slot_id=d["slot_id"],
+        session_id=event.session_id,
+        served_at=float(d["served_at"]),
+        items=tuple(d["items"]),
+        allocation_version=d["allocation_version"],
     )
 
 
@@ -104,9 +121,7 @@ def _exposures_reveal(events: list[Event], attribution: Attribution) -> None:
     rows = [exposure_row(first[k]) for k in sorted(first)]
     created = insert_new_returning(Exposure, _EXPOSURE_COLUMNS, rows, conflict="decision_key")
     for key in created:
-        arm_id = first[key].decision["arm_id"]
-        if arm_id is not None:
-            attribution.increments[arm_id].trials += 1
+        attribution.trial(exposure_state_new(first[key]))
 
 
 def _exposures_lock(events: list[Event]) -> list[Exposure]:
@@ -122,6 +137,14 @@ def _exposures_lock(events: list[Event]) -> list[Exposure]:
         earliest = min(e.ts for e in outcomes if not e.decision_key) - window
         query |= Q(session_id__in=sessions, served_at__gte=earliest)
     return list(Exposure.objects.select_for_update().filter(query).order_by("decision_key"))
+
+
+def _epochs_increment(attribution: Attribution) -> None:
+    rows = [
+        (arm_id, version, *(getattr(inc, f) for f in STAT_FIELDS))
+        for (arm_id, version), inc in sorted(attribution.epochs.items())
+    ]
+    upsert_add(PosteriorEpoch, ("arm_id", "allocation_version"), STAT_FIELDS, rows)
 
 
 def _posteriors_increment(attribution: Attribution) -> None:
@@ -190,6 +213,7 @@ def _batch_apply(events: list[Event]) -> None:
         changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000
     )
     _posteriors_increment(attribution)
+    _epochs_increment(attribution)
     Event.objects.filter(id__in=[e.id for e in events]).update(applied_at=timezone.now())
 
 

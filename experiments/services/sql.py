@@ -33,3 +33,35 @@ def insert_new_returning(
             cursor.execute(sql, [value for row in chunk for value in row])
             inserted.update(r[0] for r in cursor.fetchall())
     return inserted
+
+
+STAT_FIELDS = (
+    "trials",
+    "clicks",
+    "add_to_carts",
+    "purchases",
+    "revenue_sum",
+    "revenue_sq_sum",
+    "log_revenue_sum",
+    "log_revenue_sq_sum",
+)
+
+
+def upsert_add(model: type[Model], keys: tuple[str, ...], fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """INSERT rows of (keys..., fields...), or add ``fields`` to the existing row with those keys."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(c) for c in (*keys, *fields))
+    one = "(" + ", ".join(["%s"] * (len(keys) + len(fields))) + ")"
+    updates = ", ".join(f"{quote(f)} = {table}.{quote(f)} + EXCLUDED.{quote(f)}" for f in fields)
+    per_statement = max(1, MAX_PARAMS // (len(keys) + len(fields)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}",
+                [value for row in chunk for value in row],
+            )

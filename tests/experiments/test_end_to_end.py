@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from controlplane.celery import app as celery_app
-from experiments.models import Event, Posterior
+from experiments.models import Event, Posterior, PosteriorEpoch
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from tests.experiments.storefront_helpers import traffic_post
 
@@ -22,6 +23,9 @@ def _assert_posteriors_match_ledger() -> None:
     assert stored == recount
     assert sum(v["trials"] for v in stored.values()) > 0
     assert sum(v["clicks"] for v in stored.values()) > 0
+    for posterior in Posterior.objects.all():
+        epochs = PosteriorEpoch.objects.filter(arm_id=posterior.arm_id).aggregate(t=Sum("trials"), c=Sum("clicks"))
+        assert (epochs["t"] or 0, epochs["c"] or 0) == (posterior.trials, posterior.clicks)
 
 
 @pytest.fixture

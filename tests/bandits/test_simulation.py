@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bandits import BanditError
+from bandits.simulate import main
+from bandits.simulation import SimulationSettings, fixed_horizon_per_arm, simulate
+
+
+def test_fixed_horizon_is_the_two_proportion_power_formula_with_bonferroni():
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    expected = np.ceil(z**2 * (0.05 * 0.95 + 0.04 * 0.96) / 0.01**2)
+    assert fixed_horizon_per_arm(np.array([0.04, 0.05])) == expected
+    z3 = stats.norm.isf(0.05 / 2 / 2) + stats.norm.ppf(0.8)  # 3 arms: 2 comparisons of the best
+    expected3 = np.ceil(z3**2 * (0.05 * 0.95 + 0.045 * 0.955) / 0.005**2)
+    assert fixed_horizon_per_arm(np.array([0.03, 0.045, 0.05])) == expected3
+
+
+@pytest.fixture(scope="module")
+def two_arm_outcomes():
+    settings = SimulationSettings(rates=np.array([0.02, 0.05]), runs=40, batch_size=200)
+    return settings, {outcome.policy: outcome for outcome in simulate(settings, seed=3)}
+
+
+def test_every_policy_reports_the_four_summary_fields(two_arm_outcomes):
+    _, outcomes = two_arm_outcomes
+    assert list(outcomes) == ["fixed_ab", "thompson", "top_two_thompson"]
+    for outcome in outcomes.values():
+        summary = outcome.summary()
+        assert set(summary) == {"policy", "samples_to_decision", "correct_rate", "regret"}
+        assert summary["correct_rate"] >= 0.9
+
+
+def test_fixed_ab_spends_its_whole_horizon_and_its_regret_is_half_of_it_times_the_gap(two_arm_outcomes):
+    settings, outcomes = two_arm_outcomes
+    per_arm = fixed_horizon_per_arm(settings.rates)
+    np.testing.assert_array_equal(outcomes["fixed_ab"].samples_to_decision, 2 * per_arm)
+    np.testing.assert_allclose(outcomes["fixed_ab"].regret, per_arm * 0.03)
+
+
+def test_adaptive_runs_stop_by_the_rule_and_lose_less_than_the_fixed_split(two_arm_outcomes):
+    settings, outcomes = two_arm_outcomes
+    thompson = outcomes["thompson"]
+    assert np.all(thompson.samples_to_decision <= settings.sample_cap)
+    stopped_by_rule = ~thompson.capped
+    assert np.all(thompson.samples_to_decision[stopped_by_rule] % settings.batch_size == 0)
+    np.testing.assert_array_equal(thompson.samples_to_decision[thompson.capped], settings.sample_cap)
+    assert thompson.regret.mean() < outcomes["fixed_ab"].regret.mean()
+    assert thompson.curve_regret[-1] == pytest.approx(thompson.regret.mean())
+
+
+def test_same_seed_same_simulation():
+    settings = SimulationSettings(rates=np.array([0.03, 0.06]), runs=10, batch_size=500)
+    first = [outcome.summary() for outcome in simulate(settings, seed=9)]
+    assert first == [outcome.summary() for outcome in simulate(settings, seed=9)]
+
+
+def test_a_sample_cap_ends_runs_as_capped():
+    settings = SimulationSettings(
+        rates=np.array([0.050, 0.051]), runs=10, batch_size=1_000, max_samples=5_000
+    )
+    (outcome,) = simulate(settings, ("thompson",), seed=1)
+    assert outcome.capped.all()
+    np.testing.assert_array_equal(outcome.samples_to_decision, 5_000)
+
+
+@pytest.mark.parametrize("rates", [[0.05], [0.05, 0.05], [0.0, 0.5], [0.2, 1.0]])
+def test_settings_reject_worlds_without_a_single_best_arm(rates):
+    with pytest.raises(BanditError):
+        SimulationSettings(rates=np.array(rates))
+
+
+def test_command_line_prints_one_json_object_per_policy(capsys):
+    assert main(["--rates", "0.02,0.06", "--runs", "10", "--seed", "1", "--batch-size", "200", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["policy"] for row in rows] == ["fixed_ab", "thompson", "top_two_thompson"]
+    assert all(set(row) == {"policy", "samples_to_decision", "correct_rate", "regret"} for row in rows)
+
+
+def test_command_line_table_and_offline_plot(capsys, tmp_path):
+    plot = tmp_path / "sim.html"
+    assert main(["--rates", "0.02,0.06", "--runs", "5", "--seed", "1", "--plot", str(plot)]) == 0
+    output = capsys.readouterr().out
+    assert "samples_to_decision" in output and "top_two_thompson" in output
+    html = plot.read_text()
+    assert "Samples to decision" in html
+    assert len(html) > 1_000_000  # plotly.js is inlined, so the page works offline
+
+
+@pytest.mark.slow
+def test_four_arm_acceptance_world_adaptive_policies_decide_sooner_and_lose_less():
+    settings = SimulationSettings(rates=np.array([0.040, 0.044, 0.048, 0.050]), runs=100)
+    outcomes = {outcome.policy: outcome.summary() for outcome in simulate(settings, seed=1)}
+    for policy in ("thompson", "top_two_thompson"):
+        assert outcomes[policy]["samples_to_decision"] < outcomes["fixed_ab"]["samples_to_decision"]
+        assert outcomes[policy]["regret"] < outcomes["fixed_ab"]["regret"]
+        assert outcomes[policy]["correct_rate"] >= 0.85
