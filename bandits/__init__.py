@@ -7,6 +7,7 @@ dataclasses in and out. See bandits/README.md for the models, formulas and refer
 from bandits import ope
 from bandits.allocation import POLICIES, allocation_weights
 from bandits.decisions import MonteCarloSummary, expected_loss, posterior_summary, prob_best
+from bandits.epochs import EpochEstimates, epoch_estimates
 from bandits.errors import BanditError
 from bandits.exact import (
     expected_loss_exact,
@@ -14,24 +15,46 @@ from bandits.exact import (
     prob_best_exact,
     prob_best_exact_two,
 )
+from bandits.guardrails import GuardrailCheck, guardrail_check, guardrails_check
+from bandits.nonstationary import discounted_stats, windowed_stats
 from bandits.posteriors import BetaBernoulli, Posterior
+from bandits.revenue import LogNormalPrior, OrderValuePosterior, RevenuePosterior
+from bandits.sample_ratio import SampleRatioCheck, sample_ratio_check
+from bandits.sequential import SequentialTest, msprt_two_proportions
 from bandits.stopping import StoppingState, stopping_state
+from bandits.uplift import UpliftSummary, uplift_vs_control
 
 __all__ = [
     "POLICIES",
     "BanditError",
     "BetaBernoulli",
+    "EpochEstimates",
+    "GuardrailCheck",
+    "LogNormalPrior",
     "MonteCarloSummary",
+    "OrderValuePosterior",
     "Posterior",
+    "RevenuePosterior",
+    "SampleRatioCheck",
+    "SequentialTest",
     "StoppingState",
+    "UpliftSummary",
     "allocation_weights",
+    "discounted_stats",
+    "epoch_estimates",
     "expected_loss",
     "expected_loss_exact",
     "expected_loss_exact_two",
+    "guardrail_check",
+    "guardrails_check",
+    "msprt_two_proportions",
     "ope",
     "posterior_summary",
     "prob_best",
     "prob_best_exact",
     "prob_best_exact_two",
+    "sample_ratio_check",
     "stopping_state",
+    "uplift_vs_control",
+    "windowed_stats",
 ]

@@ -23,6 +23,7 @@ from bandits.simulation import (
     POLICY_NAMES,
     PolicyOutcome,
     SimulationSettings,
+    matched_fixed_split,
     simulate,
 )
 
@@ -80,6 +81,26 @@ def format_table(outcomes: Sequence[PolicyOutcome]) -> str:
             f"{outcome.policy:<18}{summary['samples_to_decision']:>21,.0f}"
             f"{np.median(outcome.samples_to_decision):>10,.0f}{summary['correct_rate']:>14.3f}"
             f"{summary['regret']:>10,.1f}{np.mean(outcome.capped):>8.3f}{fewer:>17}{ratio:>14}"
+        )
+    return "\n".join(lines)
+
+
+def format_matched(outcomes: Sequence[PolicyOutcome], rates: np.ndarray) -> str:
+    """Each adaptive policy against the even split that is right exactly as often (matched correct rate)."""
+    lines = ["adaptive policy vs an even split with the same correct rate (normal-approximation sizing):"]
+    for outcome in outcomes:
+        if outcome.policy == "fixed_ab":
+            continue
+        summary = outcome.summary()
+        correct = float(summary["correct_rate"])
+        if not 1.0 / len(rates) < correct < 1.0:
+            lines.append(f"  {outcome.policy}: correct rate {correct:.3f} cannot be matched")
+            continue
+        samples, regret = matched_fixed_split(rates, correct)
+        lines.append(
+            f"  {outcome.policy}: correct {correct:.3f}; matched split {samples:,.0f} samples, regret "
+            f"{regret:,.1f}; samples fixed/adaptive {samples / float(summary['samples_to_decision']):.2f}, "
+            f"regret adaptive/fixed {float(summary['regret']) / regret:.3f}"
         )
     return "\n".join(lines)
 
@@ -149,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"fixed_ab horizon {settings.fixed_total:,} impressions"
     )
     print(format_table(outcomes))
+    print(format_matched(outcomes, settings.rates))
     return 0
 
 

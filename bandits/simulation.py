@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import integrate, special, stats
 
 from bandits._validation import check_probability, float_array
 from bandits.allocation import apply_floor, weights_from_samples
@@ -122,6 +122,50 @@ def fixed_horizon_per_arm(rates: np.ndarray, *, alpha: float = 0.05, power: floa
     return int(np.ceil((z_alpha + z_power) ** 2 * variance / (best - runner_up) ** 2))
 
 
+def fixed_correct_rate(rates: np.ndarray, per_arm: float) -> float:
+    """P(the fixed split picks the best arm) after `per_arm` impressions per arm.
+
+    Normal approximation of the observed rates, X_k ~ N(p_k, p_k (1 - p_k) / n), and one quadrature:
+    P(correct) = integral f_best(x) prod_{j != best} Phi((x - p_j) / s_j) dx.
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    best = int(np.argmax(rates))
+    sd = np.sqrt(rates * (1.0 - rates) / per_arm)
+    others = np.arange(len(rates)) != best
+
+    others_rate, others_sd = rates[others], sd[others]
+
+    def integrand(x: float) -> float:
+        # special.ndtr and an explicit normal density: scipy.stats' per-call overhead would dominate.
+        z = (x - rates[best]) / sd[best]
+        density = np.exp(-0.5 * z * z) / (sd[best] * np.sqrt(2.0 * np.pi))
+        return float(density * np.prod(special.ndtr((x - others_rate) / others_sd)))
+
+    low, high = rates[best] - 12 * sd[best], rates[best] + 12 * sd[best]
+    value, _ = integrate.quad(integrand, low, high, points=[rates[best]], limit=200)
+    return float(value)
+
+
+def matched_fixed_split(rates: np.ndarray, correct_rate: float) -> tuple[float, float]:
+    """Total impressions and regret of the shortest even split whose correct rate is `correct_rate`.
+
+    The fair yardstick for an adaptive policy: a fixed split that is exactly as often right, found by
+    bisection on the per-arm size with `fixed_correct_rate`. Regret of an even split: n sum_k gap_k.
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    if not 1.0 / len(rates) < correct_rate < 1.0:
+        raise BanditError(f"correct_rate must be in (1/K, 1) to match, got {correct_rate}")
+    low, high = 1.0, 1e10
+    while high / low > 1.0005:
+        middle = np.sqrt(low * high)
+        if fixed_correct_rate(rates, middle) < correct_rate:
+            low = middle
+        else:
+            high = middle
+    gaps = rates.max() - rates
+    return high * len(rates), high * float(gaps.sum())
+
+
 def simulate_fixed_ab(settings: SimulationSettings, rng: np.random.Generator) -> PolicyOutcome:
     """Even split to the fixed horizon, then the highest observed rate (ties broken at random)."""
     rates = settings.rates
@@ -182,7 +226,9 @@ class _RunState:
         )
 
 
-def _serve_batch(state: _RunState, rows: np.ndarray, settings: SimulationSettings, rng: np.random.Generator):
+def _serve_batch(
+    state: _RunState, rows: np.ndarray, settings: SimulationSettings, rng: np.random.Generator
+) -> None:
     """Serve one batch to the given runs at their current weights and record the outcomes."""
     remaining = settings.sample_cap - state.trials[rows].sum(axis=1)
     batch = np.minimum(settings.batch_size, remaining).astype(np.int64)
@@ -193,7 +239,9 @@ def _serve_batch(state: _RunState, rows: np.ndarray, settings: SimulationSetting
     state.regret[rows] += served @ (settings.rates.max() - settings.rates)
 
 
-def _next_weights(samples: np.ndarray, trials: np.ndarray, policy: str, settings: SimulationSettings):
+def _next_weights(
+    samples: np.ndarray, trials: np.ndarray, policy: str, settings: SimulationSettings
+) -> np.ndarray:
     """Allocation for the next batch, from the same draws as the stopping check."""
     weights = weights_from_samples(samples, policy, settings.top_two_beta)
     weights = apply_floor(weights, settings.floor, np.ones(settings.n_arms, dtype=bool))

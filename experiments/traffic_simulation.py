@@ -86,32 +86,25 @@ class SessionSimulator:
         pool = in_intent if len(in_intent) else np.arange(self.world.catalog.n_items)
         return int(self.rng.choice(pool))
 
-    def _page(self, shopper: Shopper, product: int, cart: list[str]) -> list[int]:
-        """One product page: returns the item indices the shopper clicked."""
+    def _page(self, shopper: Shopper, product: int, cart: list[str], page: str = "product") -> list[int]:
+        """One page with all its slots: returns the item indices the shopper clicked."""
+        context = {
+            "page": page,
+            "product_id": str(self.world.catalog.item_ids[product]),
+            "cart": list(cart),
+            "device": shopper.device,
+        }
         status, body = self.client.post(
             "/api/v1/assignments",
-            {
-                "session_id": shopper.session_id,
-                "user_id": shopper.user_id,
-                "context": {
-                    "page": "product",
-                    "product_id": str(self.world.catalog.item_ids[product]),
-                    "cart": cart,
-                    "device": shopper.device,
-                },
-            },
+            {"session_id": shopper.session_id, "user_id": shopper.user_id, "context": context},
         )
         if status != 200:
             self.stats.errors.append(f"assignments {status}: {body}")
             return []
-        events = [
-            _event(
-                "view",
-                shopper,
-                item_id=str(self.world.catalog.item_ids[product]),
-                dwell_ms=int(self.rng.exponential(30_000)),
-            )
-        ]
+        events = []
+        if page == "product":
+            dwell_ms = int(self.rng.exponential(30_000))
+            events.append(_event("view", shopper, item_id=context["product_id"], dwell_ms=dwell_ms))
         clicked: list[int] = []
         for decision in body["decisions"]:
             if "error" in decision or not decision["items"]:
@@ -141,18 +134,20 @@ class SessionSimulator:
         if status != 202 or body.get("rejected"):
             self.stats.errors.append(f"events {status}: {body}")
 
-    def _checkout(self, shopper: Shopper, cart: list[str]) -> None:
+    def _checkout(self, shopper: Shopper, cart: list[str]) -> bool:
+        """Buy part of the cart; True when something was bought."""
         if not cart:
-            return
+            return False
         idx = np.array([self.index[i] for i in cart])
         buys = self.rng.random(len(idx)) < self.world.affinity.purchase_given_cart
         if not buys.any():
-            return
+            return False
         bought = [cart[i] for i in np.flatnonzero(buys)]
         value = float(self.world.catalog.price[idx[buys]].sum())
         self._post_events([_event("purchase", shopper, items=bought, value=round(value, 2))])
         self.stats.purchases += 1
         self.stats.revenue += value
+        return True
 
     def run_session(self, max_pages: int) -> None:
         shopper = shopper_new(self.world, self.rng)
@@ -163,7 +158,10 @@ class SessionSimulator:
             if not clicked:
                 break
             product = int(self.rng.choice(clicked))
-        self._checkout(shopper, cart)
+        if cart:
+            self._page(shopper, product, cart, page="cart")
+        if self._checkout(shopper, cart):
+            self._page(shopper, product, [], page="post_purchase")
         self.stats.sessions += 1
 
 

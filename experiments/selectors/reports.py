@@ -1,12 +1,30 @@
-"""Experiment reports: read-only figures computed from the arms' posteriors."""
+"""Experiment reports: read-only figures computed from the arms' posteriors and the exposure log.
+
+``report_build`` returns one JSON-ready dict (no NaN or infinity). Its core fields are the REST
+contract of DESIGN.md (experiment, slot, status, reward_metric, allocation_version and per arm
+trials .. weight); the analyst sections (uplift, stopping, guardrails, epochs, off-policy, history)
+sit beside them and are built in ``report_sections``, ``report_history`` and ``off_policy``.
+"""
 
 from django.conf import settings
 
 from bandits import expected_loss, prob_best
-from experiments.models import Experiment
+from experiments.models import Experiment, ProgramSettings
 from experiments.services.reward_models import arm_stats, posterior_build
 
-REPORT_DRAWS = 100_000
+from .off_policy import off_policy_section
+from .report_history import history_section
+from .report_sections import (
+    densities_section,
+    epochs_section,
+    fixed_split_section,
+    guardrails_section,
+    stopping_section,
+    uplift_rows,
+)
+
+# 50k draws keep the Monte Carlo error of P(best) under 0.5 percentage points and a report under ~1 s.
+REPORT_DRAWS = 50_000
 
 
 def experiment_list() -> list[dict]:
@@ -26,9 +44,11 @@ def experiment_list() -> list[dict]:
     ]
 
 
-def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int = 0) -> dict:
-    """The report's core: per arm trials, reward, posterior mean and 95% interval, P(best), loss, weight."""
-    arms = list(experiment.arms.select_related("variant").order_by("key"))
+def report_build(
+    *, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int = 0, full: bool = True
+) -> dict:
+    """The report: the contract's core per arm, then (``full``) every analyst section beside it."""
+    arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
     posteriors = [getattr(a, "posterior", None) for a in arms]
     report = {
         "experiment": experiment.key,
@@ -37,6 +57,7 @@ def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int
         "policy": experiment.policy,
         "reward_metric": experiment.reward_metric,
         "allocation_version": experiment.allocation_version,
+        "winner": experiment.winner.key if experiment.winner_id else None,
         "arms": [],
     }
     if not arms or any(p is None for p in posteriors):
@@ -49,6 +70,9 @@ def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int
     low, high = post.interval(0.95)
     pbest = prob_best(post, draws=draws, seed=seed)
     loss = expected_loss(post, draws=draws, seed=seed)
+    holdout = ProgramSettings.load().holdout_share
+    control = next(i for i, a in enumerate(arms) if a.is_control)
+    uplift = uplift_rows(post, control=control, draws=draws, seed=seed)
     for i, arm in enumerate(arms):
         report["arms"].append(
             {
@@ -63,7 +87,20 @@ def report_build(*, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int
                 "prob_best": float(pbest[i]),
                 "expected_loss": float(loss[i]),
                 "weight": float(arm.weight),
+                "traffic_share": float(arm.weight * (1.0 - holdout)),
+                **uplift[i],
             }
         )
     report["allocation_draws"] = settings.ALLOCATION_DRAWS
+    report["report_draws"] = draws
+    report["holdout_share"] = holdout
+    if not full:
+        return report
+    report["stopping"] = stopping_section(experiment, arms, post, stats, draws=draws, seed=seed)
+    report["guardrails"] = guardrails_section(experiment, posteriors, control, draws=draws, seed=seed)
+    report["epochs"] = epochs_section(experiment, arms, control)
+    report["fixed_split"] = fixed_split_section(experiment, arms, stats, control)
+    report["off_policy"] = off_policy_section(experiment, arms)
+    report["history"] = history_section(experiment, arms, report["arms"])
+    report["densities"] = densities_section(post, arms, draws=draws, seed=seed)
     return report

@@ -46,7 +46,7 @@ class HybridParams:
     weights: dict[str, float] = field(
         default_factory=lambda: {"knn": 1.0, "als": 1.0, "session": 1.0, "popularity": 0.3}
     )
-    w_intent: float = 1.0
+    w_intent: float = 0.3
     generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

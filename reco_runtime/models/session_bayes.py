@@ -16,7 +16,8 @@ recency pseudo-count for new items (``new_item_prior`` x the category's mean pop
 2^-(age / new_half_life_days)).  m_i: evidence transferred from the session's items to their
 co-viewed neighbours (cosine, ``coview_weight``); M_c: its sum in category c (Dirichlet-
 multinomial update within the category). Removed items push their neighbours down
-(m_i-, ``rho``) and their brand's evidence n_b below zero (brand factor, ``brand_weight``).
+(m_i-, ``rho``) and their brand's evidence n_b below zero (brand factor, ``brand_weight``); a
+removed item itself is scaled by exp(-rho * removed_evidence).
 
 Candidates: the prior lists of the most probable categories, the co-view neighbours of the
 session's items and the global top, a few hundred items per request.
@@ -166,6 +167,9 @@ class SessionBayes(Recommender):
             pos = np.minimum(pos, len(brands) - 1)
             hit = brands[pos] == self._brand[cands]
             score = score * np.exp(p.brand_weight * np.tanh(np.where(hit, n_b[pos], 0.0)))
+        if request.signals.removed:  # the removed item itself: rho * its removal evidence
+            gone = np.isin(cands, np.asarray(request.signals.removed))
+            score = np.where(gone, score * np.exp(-p.removed_penalty * p.removed_evidence), score)
         return _ranking.top_k(cands, score.astype(np.float32), n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

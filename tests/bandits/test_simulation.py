@@ -6,7 +6,13 @@ from scipy import stats
 
 from bandits import BanditError
 from bandits.simulate import main
-from bandits.simulation import SimulationSettings, fixed_horizon_per_arm, simulate
+from bandits.simulation import (
+    SimulationSettings,
+    fixed_correct_rate,
+    fixed_horizon_per_arm,
+    matched_fixed_split,
+    simulate,
+)
 
 
 def test_fixed_horizon_is_the_two_proportion_power_formula_with_bonferroni():
@@ -16,6 +22,23 @@ def test_fixed_horizon_is_the_two_proportion_power_formula_with_bonferroni():
     z3 = stats.norm.isf(0.05 / 2 / 2) + stats.norm.ppf(0.8)  # 3 arms: 2 comparisons of the best
     expected3 = np.ceil(z3**2 * (0.05 * 0.95 + 0.045 * 0.955) / 0.005**2)
     assert fixed_horizon_per_arm(np.array([0.03, 0.045, 0.05])) == expected3
+
+
+def test_fixed_correct_rate_matches_simulated_binomial_experiments():
+    rates = np.array([0.040, 0.044, 0.048, 0.050])
+    rng = np.random.default_rng(0)
+    picked_best = rng.binomial(60_000, rates, size=(20_000, 4)).argmax(axis=1) == 3
+    exact = fixed_correct_rate(rates, 60_000)
+    assert picked_best.mean() == pytest.approx(exact, abs=3 * np.sqrt(exact * (1 - exact) / 20_000))
+
+
+def test_matched_fixed_split_inverts_the_correct_rate():
+    rates = np.array([0.03, 0.033, 0.036])
+    samples, regret = matched_fixed_split(rates, fixed_correct_rate(rates, 50_000))
+    assert samples == pytest.approx(3 * 50_000, rel=1e-3)
+    assert regret == pytest.approx(50_000 * (0.006 + 0.003), rel=1e-3)
+    with pytest.raises(BanditError):
+        matched_fixed_split(rates, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +67,8 @@ def test_adaptive_runs_stop_by_the_rule_and_lose_less_than_the_fixed_split(two_a
     settings, outcomes = two_arm_outcomes
     thompson = outcomes["thompson"]
     assert np.all(thompson.samples_to_decision <= settings.sample_cap)
-    stopped_by_rule = ~thompson.capped
-    assert np.all(thompson.samples_to_decision[stopped_by_rule] % settings.batch_size == 0)
+    before_cap = thompson.samples_to_decision < settings.sample_cap  # the last batch may be cut short
+    assert np.all(thompson.samples_to_decision[before_cap] % settings.batch_size == 0)
     np.testing.assert_array_equal(thompson.samples_to_decision[thompson.capped], settings.sample_cap)
     assert thompson.regret.mean() < outcomes["fixed_ab"].regret.mean()
     assert thompson.curve_regret[-1] == pytest.approx(thompson.regret.mean())
@@ -58,8 +81,9 @@ def test_same_seed_same_simulation():
 
 
 def test_a_sample_cap_ends_runs_as_capped():
+    # epsilon so small that no run can be confident within 5,000 impressions
     settings = SimulationSettings(
-        rates=np.array([0.050, 0.051]), runs=10, batch_size=1_000, max_samples=5_000
+        rates=np.array([0.050, 0.051]), runs=10, batch_size=1_000, epsilon=1e-6, max_samples=5_000
     )
     (outcome,) = simulate(settings, ("thompson",), seed=1)
     assert outcome.capped.all()
@@ -83,7 +107,8 @@ def test_command_line_table_and_offline_plot(capsys, tmp_path):
     plot = tmp_path / "sim.html"
     assert main(["--rates", "0.02,0.06", "--runs", "5", "--seed", "1", "--plot", str(plot)]) == 0
     output = capsys.readouterr().out
-    assert "samples_to_decision" in output and "top_two_thompson" in output
+    assert "samples_to_decision" in output
+    assert "top_two_thompson" in output
     html = plot.read_text()
     assert "Samples to decision" in html
     assert len(html) > 1_000_000  # plotly.js is inlined, so the page works offline
@@ -91,7 +116,7 @@ def test_command_line_table_and_offline_plot(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_four_arm_acceptance_world_adaptive_policies_decide_sooner_and_lose_less():
-    settings = SimulationSettings(rates=np.array([0.040, 0.044, 0.048, 0.050]), runs=100)
+    settings = SimulationSettings(rates=np.array([0.040, 0.044, 0.048, 0.050]), runs=50)
     outcomes = {outcome.policy: outcome.summary() for outcome in simulate(settings, seed=1)}
     for policy in ("thompson", "top_two_thompson"):
         assert outcomes[policy]["samples_to_decision"] < outcomes["fixed_ab"]["samples_to_decision"]

@@ -95,3 +95,21 @@ def small_log(small_world: World) -> EventLog:
 @pytest.fixture(scope="session")
 def small_interactions(small_world: World, small_log: EventLog) -> Interactions:
     return small_log.to_interactions(small_world.catalog)
+
+
+SMALL_PARAMS = {
+    "als": {"factors": 16, "iterations": 8},
+    "content": {"dim": 16},
+    "hybrid": {"generator_params": {"als": {"factors": 16, "iterations": 8}}},
+}
+
+
+@pytest.fixture(scope="session")
+def fitted_models(small_world: World, small_interactions: Interactions) -> dict:
+    """Every variant fitted on the small world's history."""
+    from reco_runtime.models import ALGORITHMS
+
+    return {
+        name: cls(**SMALL_PARAMS.get(name, {})).fit(small_interactions, small_world.catalog)
+        for name, cls in ALGORITHMS.items()
+    }

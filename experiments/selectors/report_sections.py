@@ -1,0 +1,233 @@
+"""Analyst sections of the experiment report, each a JSON-ready dict built from the bandits package.
+
+Every section degrades to a ``note`` instead of failing the whole report when the data cannot
+support it yet (no traffic, a control without successes, no finished epoch).
+"""
+
+import math
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from bandits import BanditError, BetaBernoulli, stopping_state
+from bandits.epochs import epoch_estimates
+from bandits.guardrails import guardrails_check
+from bandits.sample_ratio import sample_ratio_check
+from bandits.sequential import msprt_two_proportions
+from bandits.uplift import uplift_vs_control
+from experiments.models import PosteriorEpoch
+from experiments.services.reward_models import SUCCESS_FIELD, arm_stats, posterior_build
+
+DENSITY_POINTS = 120
+# Guardrails are judged on their own posterior; a breach needs this much certainty.
+GUARDRAIL_BREACH_PROBABILITY = 0.9
+
+
+def finite(value) -> float | None:
+    """A JSON-safe float: None for NaN or infinity."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def uplift_rows(post, *, control: int, draws: int, seed: int) -> list[dict]:
+    """Relative uplift vs control per arm, with its 95% interval and P(beats control)."""
+    try:
+        return uplift_vs_control(post, control=control, draws=draws, seed=seed).rows()
+    except BanditError:
+        empty = {"uplift": None, "uplift_ci_low": None, "uplift_ci_high": None, "prob_beats_control": None}
+        return [dict(empty) for _ in range(post.n_arms)]
+
+
+def arm_label(arm) -> str:
+    return f"{arm.key} ({arm.variant.key})"
+
+
+def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) -> dict:
+    """The stopping rule's verdict in plain words, with the rule itself."""
+    state = stopping_state(
+        post,
+        threshold=experiment.prob_best_threshold,
+        epsilon=max(experiment.expected_loss_epsilon, 1e-12),
+        max_samples=experiment.max_samples,
+        trials=stats.trials,
+        draws=draws,
+        seed=seed,
+        arm_names=[arm_label(a) for a in arms],
+    )
+    return {
+        "stop": bool(state.stop),
+        "reason": state.reason,
+        "winner": arms[state.winner].key if state.winner is not None else None,
+        "leader": arms[state.leader].key,
+        "inconclusive": bool(state.inconclusive),
+        "summary": state.summary,
+        "threshold": experiment.prob_best_threshold,
+        "epsilon": experiment.expected_loss_epsilon,
+        "auto_conclude": experiment.auto_conclude,
+    }
+
+
+def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed: int) -> list[dict]:
+    """Each guardrail of ``Experiment.guardrails``: P(worse than control beyond tolerance) per arm."""
+    arms = [p.arm for p in posteriors]
+    wanted, unknown = {}, []
+    for rule in experiment.guardrails or []:
+        metric = str(rule.get("metric", ""))
+        if metric in SUCCESS_FIELD:
+            wanted[metric] = float(rule.get("tolerance", 0.0))
+        else:
+            unknown.append(metric)
+    built = {
+        metric: posterior_build(
+            arm_stats(posteriors, metric),
+            reward_metric=metric,
+            prior=(experiment.prior_alpha, experiment.prior_beta),
+        )
+        for metric in wanted
+    }
+    checks = guardrails_check(
+        built,
+        wanted,
+        control=control,
+        breach_probability=GUARDRAIL_BREACH_PROBABILITY,
+        draws=draws,
+        seed=seed,
+    )
+    result = [
+        {
+            "metric": metric,
+            "tolerance": check.tolerance,
+            "breach": check.any_breach,
+            "breach_probability": check.breach_probability,
+            "arms": [
+                {"arm": arm.key, "prob_worse": float(check.prob_worse[i]), "breach": bool(check.breach[i])}
+                for i, arm in enumerate(arms)
+            ],
+        }
+        for metric, check in checks.items()
+    ]
+    result += [{"metric": m, "breach": False, "note": "unknown metric, not checked"} for m in unknown]
+    return result
+
+
+def _epoch_matrix(experiment, arms) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    field = SUCCESS_FIELD[experiment.reward_metric]
+    rows = PosteriorEpoch.objects.filter(arm__in=arms).values_list("arm_id", "allocation_version", "trials", field)
+    versions = sorted({r[1] for r in rows})
+    index = {a.id: k for k, a in enumerate(arms)}
+    where = {v: e for e, v in enumerate(versions)}
+    s = np.zeros((len(versions), len(arms)))
+    n = np.zeros((len(versions), len(arms)))
+    for arm_id, version, trials, successes in rows:
+        n[where[version], index[arm_id]] = trials
+        s[where[version], index[arm_id]] = successes
+    return s, n, versions
+
+
+def epochs_section(experiment, arms, control: int) -> dict:
+    """Epoch-stratified rates and uplift beside the pooled ones; a note when they disagree."""
+    s, n, versions = _epoch_matrix(experiment, arms)
+    if not versions:
+        return {"available": False, "note": "No allocation epoch has traffic yet."}
+    try:
+        est = epoch_estimates(s, n, control=control)
+    except BanditError as exc:
+        return {"available": False, "note": str(exc)}
+    low, high = est.stratified_uplift_ci
+    rows, disagree = [], []
+    for i, arm in enumerate(arms):
+        pooled_outside = not arm.is_control and not (low[i] <= est.pooled_uplift[i] <= high[i])
+        if pooled_outside:
+            disagree.append(arm.key)
+        rows.append(
+            {
+                "arm": arm.key,
+                "stratified_rate": finite(est.stratified_rate[i]),
+                "pooled_rate": finite(est.pooled_rate[i]),
+                "stratified_uplift": None if arm.is_control else finite(est.stratified_uplift[i]),
+                "stratified_uplift_ci_low": None if arm.is_control else finite(low[i]),
+                "stratified_uplift_ci_high": None if arm.is_control else finite(high[i]),
+                "pooled_uplift": None if arm.is_control else finite(est.pooled_uplift[i]),
+            }
+        )
+    note = (
+        f"Pooled and epoch-stratified uplift disagree for {', '.join(disagree)}: the base rate drifted "
+        "while the weights changed, so trust the stratified figure."
+        if disagree
+        else "Pooled and epoch-stratified estimates agree."
+    )
+    return {"available": True, "epochs": len(versions), "arms": rows, "disagree": bool(disagree), "note": note}
+
+
+def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative (trials, successes) per arm at each allocation snapshot and now; (n_arms, n_looks)."""
+    trials, successes = [], []
+    for snapshot in experiment.snapshots.order_by("allocation_version"):
+        by_arm = {row["arm"]: row for row in snapshot.arms}
+        if all(a.key in by_arm for a in arms):
+            trials.append([by_arm[a.key]["trials"] for a in arms])
+            successes.append([by_arm[a.key]["successes"] for a in arms])
+    trials.append(stats.trials.tolist())
+    successes.append(stats.successes.tolist())
+    return np.array(trials, dtype=float).T, np.array(successes, dtype=float).T
+
+
+def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
+    """For fixed splits: the sample-ratio check and the always-valid (mSPRT) interval of each arm."""
+    if experiment.policy != "fixed":
+        return None
+    intended = [a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms]
+    section: dict = {"srm": None, "sequential": []}
+    try:
+        srm = sample_ratio_check(stats.trials, intended)
+        section["srm"] = {
+            "p_value": finite(srm.p_value),
+            "mismatch": srm.mismatch,
+            "alpha": srm.alpha,
+            "observed_share": [float(x) for x in srm.observed_share],
+            "intended_share": [w / sum(intended) for w in intended],
+        }
+    except BanditError as exc:
+        section["srm_note"] = str(exc)
+    if experiment.reward_metric == "revenue":
+        return section
+    trials, successes = _looks(experiment, arms, stats)
+    for i, arm in enumerate(arms):
+        if i == control:
+            continue
+        test = msprt_two_proportions(successes[control], trials[control], successes[i], trials[i])
+        section["sequential"].append(
+            {
+                "arm": arm.key,
+                "difference": finite(test.difference[-1]),
+                "ci_low": finite(test.ci_low[-1]),
+                "ci_high": finite(test.ci_high[-1]),
+                "p_value": finite(test.p_value[-1]),
+                "reject": bool(test.reject[-1]),
+            }
+        )
+    return section
+
+
+def densities_section(post, arms, *, draws: int, seed: int) -> dict:
+    """Posterior density of each arm's rate (exact Beta pdf) or revenue per impression (histogram)."""
+    if isinstance(post, BetaBernoulli):
+        lo = float(np.min(scipy_stats.beta.ppf(0.0005, post.alpha, post.beta)))
+        hi = float(np.max(scipy_stats.beta.ppf(0.9995, post.alpha, post.beta)))
+        x = np.linspace(lo, hi, DENSITY_POINTS)
+        curves = [scipy_stats.beta.pdf(x, post.alpha[i], post.beta[i]) for i in range(post.n_arms)]
+        return {
+            "kind": "rate",
+            "x": x.tolist(),
+            "arms": [{"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)],
+        }
+    samples = post.sample(min(draws, 20_000), np.random.default_rng(seed))
+    edges = np.quantile(samples, [0.001, 0.999])
+    bins = np.linspace(edges[0], edges[1], 61)
+    centres = (bins[:-1] + bins[1:]) / 2
+    curves = [np.histogram(samples[:, i], bins=bins, density=True)[0] for i in range(post.n_arms)]
+    return {
+        "kind": "revenue_per_impression",
+        "x": centres.tolist(),
+        "arms": [{"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)],
+    }
