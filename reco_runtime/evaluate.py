@@ -41,7 +41,15 @@ from reco_runtime.request import RecRequest, SessionSignals
 
 HOLDOUT = 0.2
 HISTORY_VIEWS = 10
-OFFLINE_VARIANTS = ("popularity", "cohort_bestsellers", "item_knn", "als", "session_bayes", "content", "hybrid")
+OFFLINE_VARIANTS = (
+    "popularity",
+    "cohort_bestsellers",
+    "item_knn",
+    "als",
+    "session_bayes",
+    "content",
+    "hybrid",
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,9 @@ class Case:
     targets: frozenset[int]
 
 
-def ranking_metrics(recommended: Sequence[np.ndarray], targets: Sequence[frozenset[int]], k: int,
-                    n_items: int) -> dict[str, float]:
+def ranking_metrics(
+    recommended: Sequence[np.ndarray], targets: Sequence[frozenset[int]], k: int, n_items: int
+) -> dict[str, float]:
     """Mean recall@k and ndcg@k over queries, and catalog coverage (see module docstring)."""
     if len(recommended) != len(targets):
         raise RecoError("ranking_metrics: one target set per recommendation list")
@@ -91,15 +100,24 @@ def user_cases(train: Interactions, test: Interactions, k: int) -> list[Case]:
             continue
         recent = list(dict.fromkeys(reversed(history)))[:HISTORY_VIEWS][::-1]
         request = RecRequest(
-            k=k, user_id=str(train.user_ids[u]), product=recent[-1] if recent else None,
-            signals=SessionSignals(viewed=tuple((i, 0.0) for i in recent)), exclude=frozenset(history),
+            k=k,
+            user_id=str(train.user_ids[u]),
+            product=recent[-1] if recent else None,
+            signals=SessionSignals(viewed=tuple((i, 0.0) for i in recent)),
+            exclude=frozenset(history),
         )
         cases.append(Case(request, target))
     return cases
 
 
-def variants_fit(train: Interactions, catalog: Catalog, variants: Iterable[str], *,
-                 params: dict[str, dict] | None = None, progress: bool = False) -> dict[str, Recommender]:
+def variants_fit(
+    train: Interactions,
+    catalog: Catalog,
+    variants: Iterable[str],
+    *,
+    params: dict[str, dict] | None = None,
+    progress: bool = False,
+) -> dict[str, Recommender]:
     """Fit each named variant on ``train``; ``params`` maps a variant to its constructor params."""
     params = params or {}
     fitted = {}
@@ -110,8 +128,9 @@ def variants_fit(train: Interactions, catalog: Catalog, variants: Iterable[str],
     return fitted
 
 
-def models_evaluate(models: dict[str, Recommender], cases: Sequence[Case], k: int, n_items: int, *,
-                    suffix: str = "") -> list[dict]:
+def models_evaluate(
+    models: dict[str, Recommender], cases: Sequence[Case], k: int, n_items: int, *, suffix: str = ""
+) -> list[dict]:
     """One metrics row per model: {"variant", "recall", "ndcg", "coverage", "train_s"}."""
     rows = []
     targets = [c.targets for c in cases]
@@ -123,18 +142,32 @@ def models_evaluate(models: dict[str, Recommender], cases: Sequence[Case], k: in
     return rows
 
 
-def evaluate_interactions(interactions: Interactions, catalog: Catalog, *, k: int = 10,
-                          variants: Iterable[str] = OFFLINE_VARIANTS, params: dict[str, dict] | None = None,
-                          progress: bool = False) -> list[dict]:
+def evaluate_interactions(
+    interactions: Interactions,
+    catalog: Catalog,
+    *,
+    k: int = 10,
+    variants: Iterable[str] = OFFLINE_VARIANTS,
+    params: dict[str, dict] | None = None,
+    progress: bool = False,
+) -> list[dict]:
     """The DESIGN.md protocol on any interaction log: temporal split, fit, score."""
     train, test = interactions.split_temporal(holdout=HOLDOUT)
     models = variants_fit(train, catalog, variants, params=params, progress=progress)
     return models_evaluate(models, user_cases(train, test, k), k, catalog.n_items)
 
 
-def synthetic_evaluate(*, k: int = 10, n_items: int = 5000, n_users: int = 2000, n_sessions: int = 20_000,
-                       seed: int = 0, variants: Iterable[str] = OFFLINE_VARIANTS,
-                       params: dict[str, dict] | None = None, progress: bool = False) -> list[dict]:
+def synthetic_evaluate(
+    *,
+    k: int = 10,
+    n_items: int = 5000,
+    n_users: int = 2000,
+    n_sessions: int = 20_000,
+    seed: int = 0,
+    variants: Iterable[str] = OFFLINE_VARIANTS,
+    params: dict[str, dict] | None = None,
+    progress: bool = False,
+) -> list[dict]:
     """Known-user protocol on a synthetic history, plus the ``@cold`` cut of new anonymous sessions."""
     from reco_runtime.synthetic import world_generate, world_history
 
@@ -172,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Offline evaluation of the recommender variants.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--movielens", metavar="DIR", help="MovieLens-100k folder with u.data and u.item")
-    source.add_argument("--synthetic", action="store_true", help="the synthetic storefront, with a cold-start cut")
+    source.add_argument(
+        "--synthetic", action="store_true", help="the synthetic storefront, with a cold-start cut"
+    )
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="print a JSON list (default: a table)")
     parser.add_argument("--variants", default=",".join(OFFLINE_VARIANTS))
@@ -189,10 +224,19 @@ def main(argv: list[str] | None = None) -> int:
             from reco_runtime.movielens import read_movielens
 
             catalog, interactions = read_movielens(args.movielens)
-            rows = evaluate_interactions(interactions, catalog, k=args.k, variants=variants, progress=args.progress)
+            rows = evaluate_interactions(
+                interactions, catalog, k=args.k, variants=variants, progress=args.progress
+            )
         else:
-            rows = synthetic_evaluate(k=args.k, n_items=args.items, n_users=args.users, n_sessions=args.sessions,
-                                      seed=args.seed, variants=variants, progress=args.progress)
+            rows = synthetic_evaluate(
+                k=args.k,
+                n_items=args.items,
+                n_users=args.users,
+                n_sessions=args.sessions,
+                seed=args.seed,
+                variants=variants,
+                progress=args.progress,
+            )
     except RecoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -201,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{'variant':<26}{'recall':>9}{'ndcg':>9}{'coverage':>10}{'train_s':>9}")
         for r in rows:
-            print(f"{r['variant']:<26}{r['recall']:>9.4f}{r['ndcg']:>9.4f}{r['coverage']:>10.4f}{r['train_s']:>9.2f}")
+            print(
+                f"{r['variant']:<26}{r['recall']:>9.4f}{r['ndcg']:>9.4f}{r['coverage']:>10.4f}{r['train_s']:>9.2f}"
+            )
         print(f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
 

@@ -19,8 +19,25 @@ from reco_runtime.errors import RecoError
 from reco_runtime.interactions import Interactions
 
 GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 
@@ -40,7 +57,9 @@ def read_catalog(path: Path) -> Catalog:
             continue
         fields = line.split("|")
         if len(fields) < 5 + len(GENRES):
-            raise RecoError(f"{path}: expected {5 + len(GENRES)} '|' fields, got {len(fields)}: {line[:60]!r}")
+            raise RecoError(
+                f"{path}: expected {5 + len(GENRES)} '|' fields, got {len(fields)}: {line[:60]!r}"
+            )
         flags = [g for g, f in zip(GENRES, fields[5 : 5 + len(GENRES)], strict=True) if f.strip() == "1"]
         epoch, year = _release_epoch(fields[2])
         ids.append(fields[0].strip())
@@ -49,8 +68,12 @@ def read_catalog(path: Path) -> Catalog:
         created.append(epoch)
         titles.append(f"{fields[1]} {' '.join(flags)}")
     return Catalog(
-        item_ids=np.array(ids), category=np.array(cats), brand=np.array(decades),
-        price=np.ones(len(ids)), created_at=np.array(created), titles=np.array(titles),
+        item_ids=np.array(ids),
+        category=np.array(cats),
+        brand=np.array(decades),
+        price=np.ones(len(ids)),
+        created_at=np.array(created),
+        titles=np.array(titles),
     )
 
 
@@ -59,7 +82,9 @@ def read_movielens(directory: str | Path) -> tuple[Catalog, Interactions]:
     directory = Path(directory)
     for name in ("u.data", "u.item"):
         if not (directory / name).is_file():
-            raise RecoError(f"{directory} has no {name}; fetch it with `python -m reco_runtime.movielens_fetch DIR`")
+            raise RecoError(
+                f"{directory} has no {name}; fetch it with `python -m reco_runtime.movielens_fetch DIR`"
+            )
     catalog = read_catalog(directory / "u.item")
     raw = np.loadtxt(directory / "u.data", dtype=np.int64, ndmin=2)
     if raw.shape[1] != 4:
@@ -69,7 +94,11 @@ def read_movielens(directory: str | Path) -> tuple[Catalog, Interactions]:
         raise RecoError(f"{directory / 'u.data'} rates items missing from u.item")
     users, user_idx = np.unique(raw[:, 0], return_inverse=True)
     interactions = Interactions(
-        user_idx=user_idx, item_idx=item_idx, weight=np.ones(len(raw)), ts=raw[:, 3].astype(np.float64),
-        user_ids=np.array([f"u{u}" for u in users]), n_items=catalog.n_items,
+        user_idx=user_idx,
+        item_idx=item_idx,
+        weight=np.ones(len(raw)),
+        ts=raw[:, 3].astype(np.float64),
+        user_ids=np.array([f"u{u}" for u in users]),
+        n_items=catalog.n_items,
     )
     return catalog, interactions

@@ -25,7 +25,17 @@ PREFIX = "recbole/dataset_example/ml-100k/"
 
 def wheel_download(directory: Path) -> Path:
     """pip-download the RecBole wheel into ``directory`` and return its path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", RECBOLE, "-d", str(directory)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        RECBOLE,
+        "-d",
+        str(directory),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     (wheel,) = directory.glob("recbole-*.whl")
     return wheel

@@ -33,8 +33,15 @@ from reco_runtime.registry import ModelRegistry
 EVAL_K = 10
 
 
-def holdout_metrics(model: Recommender, train: Interactions, test: Interactions, *, k: int = EVAL_K,
-                    eval_users: int = 2000, seed: int = 0) -> dict[str, Any]:
+def holdout_metrics(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    *,
+    k: int = EVAL_K,
+    eval_users: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """recall/ndcg/coverage@k of a model fitted on ``train`` against ``test`` (sampled users)."""
     cases = user_cases(train, test, k)
     if len(cases) > eval_users:
@@ -42,9 +49,14 @@ def holdout_metrics(model: Recommender, train: Interactions, test: Interactions,
         cases = [cases[i] for i in sorted(pick.tolist())]
     (row,) = models_evaluate({model.algorithm: model}, cases, k, train.n_items)
     return {
-        f"recall@{k}": row["recall"], f"ndcg@{k}": row["ndcg"], f"coverage@{k}": row["coverage"],
-        "holdout": HOLDOUT, "eval_users": len(cases), "train_s": row["train_s"],
-        "n_interactions": len(train) + len(test), "n_users": train.n_users,
+        f"recall@{k}": row["recall"],
+        f"ndcg@{k}": row["ndcg"],
+        f"coverage@{k}": row["coverage"],
+        "holdout": HOLDOUT,
+        "eval_users": len(cases),
+        "train_s": row["train_s"],
+        "n_interactions": len(train) + len(test),
+        "n_users": train.n_users,
     }
 
 
@@ -77,7 +89,10 @@ def train_all(
             model = ALGORITHMS[name](**params.get(name, {})).fit(interactions, catalog, progress=progress)
             metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
         versions[name] = registry.publish(
-            model, params=model.params_dict, data_window=interactions.window, metrics=metrics,
+            model,
+            params=model.params_dict,
+            data_window=interactions.window,
+            metrics=metrics,
             catalog_version=catalog_version,
         )
     return versions
@@ -105,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         world = world_generate(n_items=args.items, n_users=args.users, seed=args.seed)
         log = world_history(world, n_sessions=args.sessions, rng=np.random.default_rng(args.seed + 1))
         catalog, interactions = world.catalog, log.to_interactions(world.catalog)
-    versions = train_all(interactions, catalog, ModelRegistry(args.root),
-                         algorithms=[a for a in args.algorithms.split(",") if a])
+    versions = train_all(
+        interactions,
+        catalog,
+        ModelRegistry(args.root),
+        algorithms=[a for a in args.algorithms.split(",") if a],
+    )
     json.dump(versions, sys.stdout, indent=1)
     print()
     return 0

@@ -222,8 +222,8 @@ def densities_section(post, arms, *, draws: int, seed: int) -> dict:
             "arms": [{"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)],
         }
     samples = post.sample(min(draws, 20_000), np.random.default_rng(seed))
-    edges = np.quantile(samples, [0.001, 0.999])
-    bins = np.linspace(edges[0], edges[1], 61)
+    low, high = np.quantile(samples, [0.001, 0.999])
+    bins = np.linspace(low, max(high, low + 1e-9), 61)
     centres = (bins[:-1] + bins[1:]) / 2
     curves = [np.histogram(samples[:, i], bins=bins, density=True)[0] for i in range(post.n_arms)]
     return {

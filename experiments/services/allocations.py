@@ -11,7 +11,8 @@ from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.serving.state import serving_version_bump
 
-from .reward_models import arm_stats, posterior_build
+from .auto_conclude import experiment_auto_conclude_if_due
+from .reward_models import arm_stats, arm_stats_discounted, posterior_build
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ def _snapshot_arms(arms, stats, weights, pbest, loss) -> list[dict]:
 def allocation_recompute(*, experiment: Experiment) -> int:
     """Recompute one running experiment's weights. Expects a row lock on ``experiment``."""
     arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
-    stats = arm_stats([a.posterior for a in arms], experiment.reward_metric)
+    if experiment.discount_half_life_epochs:
+        stats = arm_stats_discounted(
+            arms, experiment.reward_metric, half_life_epochs=experiment.discount_half_life_epochs
+        )
+    else:
+        stats = arm_stats([a.posterior for a in arms], experiment.reward_metric)
     post = posterior_build(
         stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
     )
@@ -78,7 +84,7 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     experiment.allocation_version += 1
     experiment.save(update_fields=["allocation_version"])
     winner = arms[stopping.winner].key if stopping.winner is not None else None
-    PosteriorSnapshot.objects.create(
+    snapshot = PosteriorSnapshot.objects.create(
         experiment=experiment,
         allocation_version=experiment.allocation_version,
         arms=_snapshot_arms(arms, stats, weights, pbest, loss),
@@ -90,6 +96,7 @@ def allocation_recompute(*, experiment: Experiment) -> int:
             "summary": stopping.summary,
         },
     )
+    experiment_auto_conclude_if_due(experiment=experiment, stopping=snapshot.stopping)
     return experiment.allocation_version
 
 

@@ -55,3 +55,41 @@ def posterior_build(stats: ArmStats, *, reward_metric: str, prior: tuple[float, 
             log_revenue_sq_sum=stats.log_revenue_sq_sum,
         )
     return BetaBernoulli.from_counts(successes=stats.successes, trials=stats.trials, prior=prior)
+
+
+def arm_stats_discounted(arms: list, reward_metric: str, *, half_life_epochs: float) -> ArmStats:
+    """Arm statistics with each allocation epoch's weight halved every ``half_life_epochs`` epochs.
+
+    For non-stationary slots (a sale, a season): old epochs fade so the bandit can follow a
+    rate that drifts. Epoch rows come from ``PosteriorEpoch`` (oldest first).
+    """
+    from bandits.nonstationary import discounted_stats
+    from experiments.models import PosteriorEpoch
+
+    versions = sorted(
+        set(PosteriorEpoch.objects.filter(arm__in=arms).values_list("allocation_version", flat=True))
+    )
+    if not versions:
+        return arm_stats([_Zero() for _ in arms], reward_metric)
+    position = {v: i for i, v in enumerate(versions)}
+    arm_index = {arm.id: j for j, arm in enumerate(arms)}
+    fields = (
+        "trials",
+        SUCCESS_FIELD[reward_metric],
+        "purchases",
+        "revenue_sum",
+        "log_revenue_sum",
+        "log_revenue_sq_sum",
+    )
+    cube = np.zeros((len(versions), len(arms), len(fields)))
+    for row in PosteriorEpoch.objects.filter(arm__in=arms).values(
+        "arm_id", "allocation_version", *set(fields)
+    ):
+        cube[position[row["allocation_version"]], arm_index[row["arm_id"]]] = [row[f] for f in fields]
+    summed = discounted_stats(cube, 0.5 ** (1.0 / half_life_epochs))
+    return ArmStats(*(summed[:, k] for k in range(len(fields))))
+
+
+class _Zero:
+    trials = clicks = add_to_carts = purchases = 0
+    revenue_sum = log_revenue_sum = log_revenue_sq_sum = 0.0

@@ -65,6 +65,22 @@ class Hybrid(Recommender):
         super().__init__(**params)
         self.generators: dict[str, Recommender] = {}
 
+    @classmethod
+    def from_generators(cls, generators: dict[str, Recommender], **params: Any) -> Hybrid:
+        """A fitted hybrid over already fitted generators (all over the same catalog), e.g. to
+        avoid fitting item_knn or als twice when they are published on their own too."""
+        missing = [g for g, w in HybridParams(**params).weights.items() if w > 0 and g not in generators]
+        if missing:
+            raise RecoError(f"hybrid: generators {missing} are weighted but not given")
+        model = cls(**params)
+        for g, sub in generators.items():
+            if not isinstance(sub, GENERATORS.get(g, ())) or sub.catalog is None:
+                raise RecoError(f"hybrid: generator {g!r} must be a fitted {GENERATORS.get(g)}")
+        first = next(iter(generators.values()))
+        model.generators = {g: generators[g] for g in model._active()}
+        model.catalog, model.fallback, model.fit_seconds = first.catalog, first.fallback, 0.0
+        return model
+
     def _active(self) -> list[str]:
         return [g for g in GENERATORS if self.params.weights.get(g, 0.0) > 0]
 

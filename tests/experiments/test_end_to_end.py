@@ -24,7 +24,9 @@ def _assert_posteriors_match_ledger() -> None:
     assert sum(v["trials"] for v in stored.values()) > 0
     assert sum(v["clicks"] for v in stored.values()) > 0
     for posterior in Posterior.objects.all():
-        epochs = PosteriorEpoch.objects.filter(arm_id=posterior.arm_id).aggregate(t=Sum("trials"), c=Sum("clicks"))
+        epochs = PosteriorEpoch.objects.filter(arm_id=posterior.arm_id).aggregate(
+            t=Sum("trials"), c=Sum("clicks")
+        )
         assert (epochs["t"] or 0, epochs["c"] or 0) == (posterior.trials, posterior.clicks)
 
 

@@ -63,9 +63,14 @@ def test_save_load_round_trip_gives_identical_answers(fitted_models, small_world
     assert type(loaded) is type(model)
     rng = np.random.default_rng(0)
     for _ in range(20):
-        viewed = tuple((int(i), float(d)) for i, d in zip(rng.integers(0, N_ITEMS, 3), rng.uniform(0, 60_000, 3)))
+        viewed = tuple(
+            (int(i), float(d))
+            for i, d in zip(rng.integers(0, N_ITEMS, 3), rng.uniform(0, 60_000, 3), strict=True)
+        )
         request = RecRequest(
-            k=10, user_id=f"u-{rng.integers(0, 50)}", product=int(rng.integers(0, N_ITEMS)),
+            k=10,
+            user_id=f"u-{rng.integers(0, 50)}",
+            product=int(rng.integers(0, N_ITEMS)),
             signals=SessionSignals(viewed=viewed, cart=(int(rng.integers(0, N_ITEMS)),)),
             exclude=frozenset(rng.integers(0, 100, 10).tolist()),
         )

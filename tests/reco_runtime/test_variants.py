@@ -60,7 +60,9 @@ def test_session_bayes_serves_the_category_of_the_first_page_view(tiny_catalog, 
     assert cold[0] == 0  # no signal at all: the prior, i.e. the bestseller
     items, _ = model.recommend(RecRequest(k=3, product=5))
     assert tiny_catalog.category[items[0]] == 1  # the bestseller of the page's category
-    assert sum(tiny_catalog.category[i] == 1 for i in items) > sum(tiny_catalog.category[i] == 1 for i in cold)
+    assert sum(tiny_catalog.category[i] == 1 for i in items) > sum(
+        tiny_catalog.category[i] == 1 for i in cold
+    )
 
 
 def _rank(items, item):

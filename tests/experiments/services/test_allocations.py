@@ -55,3 +55,31 @@ def test_web_processes_pick_up_new_weights_without_restart(
     after = serving_state().slots["pdp_similar"].experiment
     assert after.allocation_version == before.allocation_version + 1
     assert after.arms[1].weight > 0.9
+
+
+@pytest.mark.django_db
+def test_discounting_lets_the_bandit_follow_a_rate_that_reversed(storefront):
+    from experiments.models import PosteriorEpoch
+
+    experiment = Experiment.objects.get(key="pdp-for-you-test")
+    arms = {a.key: a for a in experiment.arms.all()}
+    # Long ago B was far better; in the three latest epochs A is clearly better.
+    for version in range(1, 21):
+        recent = version > 17
+        for key, rate in (("A", 0.08 if recent else 0.01), ("B", 0.01 if recent else 0.08)):
+            PosteriorEpoch.objects.create(
+                arm=arms[key], allocation_version=version, trials=1000, clicks=int(1000 * rate)
+            )
+    for key in arms:
+        epochs = PosteriorEpoch.objects.filter(arm=arms[key])
+        Posterior.objects.filter(arm=arms[key]).update(
+            trials=sum(e.trials for e in epochs), clicks=sum(e.clicks for e in epochs)
+        )
+    Experiment.objects.filter(pk=experiment.pk).update(burn_in=0)
+    allocations_recompute(experiment_ids=[experiment.id])
+    pooled = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
+    assert pooled["B"] > 0.9  # pooled counts still favour the old winner
+    Experiment.objects.filter(pk=experiment.pk).update(discount_half_life_epochs=1.0)
+    allocations_recompute(experiment_ids=[experiment.id])
+    discounted = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
+    assert discounted["A"] > 0.9
