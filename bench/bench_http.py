@@ -3,17 +3,22 @@
 Run (2-core machine, PostgreSQL on 127.0.0.1:5432 with trust auth, Redis on 127.0.0.1:6379):
 
     .venv/bin/python bench/bench_http.py [--items 20000] [--skip-seed] [--workers 2]
-        [--concurrency 16] [--duration 15] [--tool auto|wrk|python] [--json]
+        [--concurrency 16] [--duration 15] [--rounds 3] [--tool auto|wrk|python] [--json]
 
 Measures, at a fixed concurrency in a closed loop (each connection sends its next request as
-soon as the previous answer arrived), for ``--duration`` seconds each:
+soon as the previous answer arrived), for ``--duration`` seconds each (default run: about
+2 minutes with seeding, under 5 minutes in any case):
 
 - ``GET /healthz``: the baseline (no database, no cache, no auth);
 - ``POST /api/v1/assignments`` for one slot (``pdp_similar``) and for all 12 product-page slots;
 - ``POST /api/v1/events`` in batches of 500 (impressions quoting real decision ids, and views).
 
 These machines are noisy, so every figure is also given as a ratio to ``/healthz`` measured in
-the same run by the same load generator: ratios are what compare across runs and machines.
+the same run by the same load generator: ratios are what compare across runs and machines. The
+three request endpoints run in ``--rounds`` interleaved rounds (healthz, 1-slot, 12-slot, again,
+...) and each ratio is the median of per-round ratios, so a neighbour that loads the machine for
+a few seconds does not skew one endpoint only. Beside wall-clock figures, the CPU the gunicorn
+workers spent per request (from /proc) is reported: it hardly moves with the neighbours.
 Target at this stage: 12-slot p99 under 50 ms on the 20k-item demo catalog.
 
 Setup done here: a dedicated database ``controlplane_bench`` (created if missing), Redis db 2
@@ -121,7 +126,8 @@ SHELL_PREPARE = """
 import sys
 from experiments.models import Event, Item
 Event.objects.filter(event_id__startswith="bench-").delete()
-sys.stdout.write("\\n".join(Item.objects.order_by("item_id").values_list("item_id", flat=True)))
+for item_id in Item.objects.order_by("item_id").values_list("item_id", flat=True).iterator():
+    sys.stdout.write("ITEM " + item_id + "\\n")
 """
 
 
@@ -148,7 +154,8 @@ def setup_database(env: dict[str, str], args: argparse.Namespace) -> tuple[str, 
         manage(env, "seed_demo", "--items", str(args.items))
         seed_s = time.perf_counter() - started
     key = manage(env, "create_storefront_key", f"bench-http-{int(time.time())}").strip().splitlines()[-1]
-    items = [i for i in manage(env, "shell", "-c", SHELL_PREPARE).splitlines() if i]
+    out = manage(env, "shell", "-v0", "-c", SHELL_PREPARE)
+    items = [line[5:] for line in out.splitlines() if line.startswith("ITEM ")]
     if not items:
         raise BenchError("the catalog is empty after seeding")
     return key, items, seed_s
@@ -214,6 +221,19 @@ class Server:
             ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True, check=False
         )
         return [int(p) for p in out.stdout.split()]
+
+    def workers_cpu_s(self) -> float:
+        """User + system CPU seconds of the workers so far: what a request costs, whatever the
+        neighbours on the machine do (wall-clock figures move with them; this barely does)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return total / ticks
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -377,6 +397,11 @@ class LoadResult:
     errors: int
     error_detail: dict
     accepted: int = 0
+    worker_cpu_s: float = 0.0  # CPU the gunicorn workers used meanwhile (user + system)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.worker_cpu_s * 1000 / self.requests if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -397,7 +422,7 @@ class WrkLoad:
     def __init__(self, base: str, key: str, threads: int) -> None:
         self.base, self.key, self.threads = base, key, threads
         self.version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout
-        self.version = (self.version.splitlines() or ["wrk"])[0].strip()
+        self.version = " ".join((self.version.split() or ["wrk"])[:2])
 
     def run(self, endpoint: Endpoint, concurrency: int, duration: float) -> LoadResult:
         threads = max(1, min(self.threads, concurrency))
@@ -557,51 +582,101 @@ def machine_info() -> dict:
     }
 
 
-def rows_build(results: dict[str, LoadResult], batch: int) -> list[dict]:
-    base = results["healthz"]
-    rows = []
-    for name, result in results.items():
-        row = {
-            "endpoint": name,
-            "requests": result.requests,
-            "rps": round(result.rps, 1),
-            "p50_ms": round(result.p50_ms, 2),
-            "p90_ms": round(result.p90_ms, 2),
-            "p99_ms": round(result.p99_ms, 2),
-            "max_ms": round(result.max_ms, 2),
-            "mean_ms": round(result.mean_ms, 2),
-            "rps_vs_healthz": round(result.rps / base.rps, 4) if base.rps else None,
-            "p50_vs_healthz": round(result.p50_ms / base.p50_ms, 2) if base.p50_ms else None,
-            "p99_vs_healthz": round(result.p99_ms / base.p99_ms, 2) if base.p99_ms else None,
-            "errors": result.errors,
-            "error_detail": result.error_detail,
-        }
-        if name == "events":
-            row["batch"] = batch
-            row["accepted"] = result.accepted
-            row["events_per_s"] = round(result.accepted / result.duration_s, 1)
-            row["events_per_s_vs_healthz_rps"] = (
-                round(row["events_per_s"] / base.rps, 3) if base.rps else None
-            )
-        rows.append(row)
-    return rows
+def _ratio(num: float, den: float, digits: int) -> float | None:
+    return round(num / den, digits) if den else None
+
+
+def row_build(name: str, rounds: list[LoadResult], base_rounds: list[LoadResult]) -> dict:
+    """One endpoint over its rounds: throughput pooled; percentiles and ratios as round medians.
+
+    Round i of every endpoint ran back to back, so the ratio of round i is measured under the
+    same machine noise; the median over rounds drops a round that a neighbour disturbed.
+    """
+    requests = sum(r.requests for r in rounds)
+    duration = sum(r.duration_s for r in rounds)
+    pairs = list(zip(rounds, base_rounds, strict=True))
+    cpu_ms = sum(r.worker_cpu_s for r in rounds) * 1000 / requests
+    base_cpu_ms = sum(b.worker_cpu_s for b in base_rounds) * 1000 / sum(b.requests for b in base_rounds)
+    return {
+        "endpoint": name,
+        "requests": requests,
+        "rps": round(requests / duration, 1),
+        "p50_ms": round(statistics.median(r.p50_ms for r in rounds), 2),
+        "p90_ms": round(statistics.median(r.p90_ms for r in rounds), 2),
+        "p99_ms": round(statistics.median(r.p99_ms for r in rounds), 2),
+        "p99_ms_worst_round": round(max(r.p99_ms for r in rounds), 2),
+        "max_ms": round(max(r.max_ms for r in rounds), 2),
+        "rps_vs_healthz": round(statistics.median(r.rps / b.rps for r, b in pairs), 4),
+        "p50_vs_healthz": round(statistics.median(r.p50_ms / b.p50_ms for r, b in pairs), 2),
+        "p99_vs_healthz": round(statistics.median(r.p99_ms / b.p99_ms for r, b in pairs), 2),
+        "cpu_ms_per_request": round(cpu_ms, 3),
+        "cpu_vs_healthz": _ratio(cpu_ms, base_cpu_ms, 2),
+        "errors": sum(r.errors for r in rounds),
+        "error_detail": [r.error_detail for r in rounds if r.error_detail],
+        "rounds": [
+            {
+                "rps": round(r.rps, 1),
+                "p50_ms": round(r.p50_ms, 2),
+                "p99_ms": round(r.p99_ms, 2),
+                "cpu_ms_per_request": round(r.cpu_ms_per_request, 3),
+                "healthz_rps": round(b.rps, 1),
+            }
+            for r, b in pairs
+        ],
+    }
+
+
+def events_row(result: LoadResult, base_rounds: list[LoadResult], batch: int) -> dict:
+    healthz_rps = statistics.median(b.rps for b in base_rounds)
+    base_cpu_ms = sum(b.worker_cpu_s for b in base_rounds) * 1000 / sum(b.requests for b in base_rounds)
+    events_per_s = result.accepted / result.duration_s
+    return {
+        "endpoint": "events",
+        "requests": result.requests,
+        "rps": round(result.rps, 2),
+        "p50_ms": round(result.p50_ms, 2),
+        "p90_ms": round(result.p90_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
+        "max_ms": round(result.max_ms, 2),
+        "rps_vs_healthz": _ratio(result.rps, healthz_rps, 4),
+        "p50_vs_healthz": None,
+        "p99_vs_healthz": None,
+        "cpu_ms_per_request": round(result.cpu_ms_per_request, 3),
+        "cpu_vs_healthz": _ratio(result.cpu_ms_per_request, base_cpu_ms, 2),
+        "worker_cpu_us_per_event": round(result.worker_cpu_s * 1e6 / result.accepted, 1)
+        if result.accepted
+        else None,
+        "errors": result.errors,
+        "error_detail": [result.error_detail] if result.error_detail else [],
+        "batch": batch,
+        "accepted": result.accepted,
+        "rejected_or_duplicate": result.requests * batch - result.accepted,
+        "events_per_s": round(events_per_s, 1),
+        "events_per_s_vs_healthz_rps": _ratio(events_per_s, healthz_rps, 3),
+    }
 
 
 def table_print(rows: list[dict]) -> None:
+    """req/s and latencies are wall clock (move with the neighbours); "x healthz" is the median of
+    per-round throughput ratios; "cpu ms/req" is gunicorn worker CPU per request."""
     header = (
-        f"{'endpoint':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x healthz':>11}{'p99/hz':>8}{'errors':>8}"
+        f"{'endpoint':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x healthz':>11}{'p99/hz':>8}"
+        f"{'cpu ms/req':>12}{'cpu/hz':>8}{'errors':>8}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
+        p99_ratio = "" if row["p99_vs_healthz"] is None else f"{row['p99_vs_healthz']:.1f}"
         print(
-            f"{row['endpoint']:<16}{row['rps']:>9.1f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
-            f"{row['rps_vs_healthz']:>11.4f}{row['p99_vs_healthz']:>8.1f}{row['errors']:>8}"
+            f"{row['endpoint']:<15}{row['rps']:>9.1f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+            f"{row['rps_vs_healthz']:>11.4f}{p99_ratio:>8}{row['cpu_ms_per_request']:>12.3f}"
+            f"{row['cpu_vs_healthz']:>8.1f}{row['errors']:>8}"
         )
         if "events_per_s" in row:
             print(
-                f"{'':<16}{row['events_per_s']:>9.0f} events/s accepted (batches of {row['batch']}), "
-                f"{row['events_per_s_vs_healthz_rps']:.2f} x healthz req/s"
+                f"{'':<15}{row['events_per_s']:>9.0f} events/s accepted (batches of {row['batch']}), "
+                f"{row['events_per_s_vs_healthz_rps']:.2f} x healthz req/s, "
+                f"{row['worker_cpu_us_per_event']} us worker CPU per event"
             )
 
 
@@ -620,6 +695,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
     parser.add_argument("--concurrency", type=int, default=16, help="open connections (default 16)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per endpoint (default 15)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds the duration is split into (default 3)"
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per endpoint (default 3)")
     parser.add_argument("--events-batch", type=int, default=500, help="events per batch (default 500)")
     parser.add_argument(
@@ -649,15 +727,21 @@ def load_tool(args: argparse.Namespace, server: Server, key: str) -> WrkLoad | P
 
 
 def endpoints_prepare(
-    workdir: Path, server: Server, key: str, items: list[str], args: argparse.Namespace
+    workdir: Path, server: Server, tool, key: str, items: list[str], args: argparse.Namespace
 ) -> tuple[list[Endpoint], dict]:
-    """Write the request bodies, check serving with sequential probes, build the events batches."""
+    """Write the request bodies, check serving with sequential probes, build the events batches.
+
+    Every worker loads the catalog and models on its first request: a short 12-slot load
+    first, so the sequential probe sees warm workers.
+    """
     rng = random.Random(20261123)
     run = uuid.uuid4().hex[:6]
     one = assignment_bodies(items, rng, run, one_slot=True)
     twelve = assignment_bodies(items, rng, run, one_slot=False)
     (workdir / "assign1.jsonl").write_bytes(b"\n".join(one) + b"\n")
     (workdir / "assign12.jsonl").write_bytes(b"\n".join(twelve) + b"\n")
+    assign12 = Endpoint("assign_12slot", "POST", "/api/v1/assignments", workdir / "assign12.jsonl")
+    tool.run(assign12, 2 * args.workers, 2.0)
 
     say(f"probe: {args.probe} sequential requests per assignment form; decisions for the events batches")
     probes = {
@@ -683,33 +767,61 @@ def endpoints_prepare(
     endpoints = [
         Endpoint("healthz", "GET", "/healthz"),
         Endpoint("assign_1slot", "POST", "/api/v1/assignments", workdir / "assign1.jsonl"),
-        Endpoint("assign_12slot", "POST", "/api/v1/assignments", workdir / "assign12.jsonl"),
+        assign12,
         Endpoint("events", "POST", "/api/v1/events", workdir / "events.jsonl", events=True),
     ]
     return endpoints, {name: probe.summary() for name, probe in probes.items()}
 
 
-def measure(tool, endpoints: list[Endpoint], args: argparse.Namespace) -> dict[str, LoadResult]:
-    results = {}
-    for endpoint in endpoints:
-        concurrency = (args.events_concurrency or args.concurrency) if endpoint.events else args.concurrency
-        if args.warmup > 0:
-            tool.run(endpoint, concurrency, args.warmup)
-        say(f"measure {endpoint.name}: {concurrency} connections, {args.duration:.0f} s")
-        result = tool.run(endpoint, concurrency, args.duration)
-        if result.requests == 0:
-            raise BenchError(f"{endpoint.name}: no request completed ({result.error_detail})")
-        results[endpoint.name] = result
-    return results
+def timed_run(tool, server: Server, endpoint: Endpoint, concurrency: int, duration: float) -> LoadResult:
+    cpu_before = server.workers_cpu_s()
+    result = tool.run(endpoint, concurrency, duration)
+    result.worker_cpu_s = server.workers_cpu_s() - cpu_before
+    return result
+
+
+def measure(tool, server: Server, endpoints: list[Endpoint], args: argparse.Namespace) -> list[dict]:
+    """Rounds of healthz, 1-slot, 12-slot back to back (``--duration`` split over ``--rounds``),
+    then the events batches alone (they write to PostgreSQL, which would disturb the others)."""
+    looped = [e for e in endpoints if not e.events]
+    events = next(e for e in endpoints if e.events)
+    per_round = max(1, round(args.duration / args.rounds))
+    rounds: dict[str, list[LoadResult]] = {e.name: [] for e in looped}
+    if args.warmup > 0:
+        say(f"warm-up: {args.warmup:.0f} s per endpoint")
+        for endpoint in looped:
+            tool.run(endpoint, args.concurrency, args.warmup)
+    for n in range(args.rounds):
+        say(f"round {n + 1}/{args.rounds}: {', '.join(rounds)}, {per_round} s each, c={args.concurrency}")
+        for endpoint in looped:
+            result = timed_run(tool, server, endpoint, args.concurrency, per_round)
+            if result.requests == 0:
+                raise BenchError(f"{endpoint.name}: no request completed ({result.error_detail})")
+            rounds[endpoint.name].append(result)
+    concurrency = args.events_concurrency or args.concurrency
+    if args.warmup > 0:
+        tool.run(events, concurrency, args.warmup)
+    say(f"events: batches of {args.events_batch}, {concurrency} connections, {args.duration:.0f} s")
+    events_result = timed_run(tool, server, events, concurrency, args.duration)
+    base = rounds["healthz"]
+    rows = [row_build(name, results, base) for name, results in rounds.items()]
+    return rows + [events_row(events_result, base, args.events_batch)]
 
 
 def broker_queue_drop(env: dict[str, str]) -> None:
-    """The events endpoint enqueues posterior updates that no worker consumes here: drop them."""
+    """The events endpoint enqueues posterior updates that no worker consumes here: drop them
+    (the bench's own queue and bindings, in the broker database the bench has to itself)."""
     code = (
         "import redis, sys; r = redis.Redis.from_url(sys.argv[1]); "
-        "r.delete(sys.argv[2], '_kombu.binding.' + sys.argv[2])"
+        "keys = list(r.scan_iter(match='*' + sys.argv[2] + '*')); keys and r.delete(*keys); "
+        "print(len(keys))"
     )
-    subprocess.run([PYTHON, "-c", code, env["CELERY_BROKER_URL"], CELERY_QUEUE], check=False, timeout=30)
+    subprocess.run(
+        [PYTHON, "-c", code, env["CELERY_BROKER_URL"], CELERY_QUEUE],
+        check=False,
+        timeout=30,
+        capture_output=True,
+    )
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -724,20 +836,20 @@ def run(args: argparse.Namespace) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-http-", dir=env["VAR_DIR"]))
     try:
         server.start()
-        endpoints, probes = endpoints_prepare(workdir, server, key, items, args)
         tool = load_tool(args, server, key)
         say(f"load generator: {tool.name} ({tool.version})")
-        results = measure(tool, endpoints, args)
+        endpoints, probes = endpoints_prepare(workdir, server, tool, key, items, args)
+        rows = measure(tool, server, endpoints, args)
     finally:
         server.stop()
         broker_queue_drop(env)
         shutil.rmtree(workdir, ignore_errors=True)
-    rows = rows_build(results, args.events_batch)
     twelve = next(r for r in rows if r["endpoint"] == "assign_12slot")
     return {
         "bench": "http",
         "started_at": started_at.isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - t0, 1),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "seed_s": round(seed_s, 1),
         "command": " ".join([".venv/bin/python", "bench/bench_http.py", *sys.argv[1:]]),
         "machine": machine,
@@ -749,6 +861,7 @@ def run(args: argparse.Namespace) -> dict:
             "concurrency": args.concurrency,
             "events_concurrency": args.events_concurrency or args.concurrency,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "warmup_s": args.warmup,
             "events_batch": args.events_batch,
             "load_generator": f"{tool.name} ({tool.version})",
@@ -792,7 +905,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nHTTP bench, {cfg['items']} items, gunicorn {cfg['workers']} sync workers, "
         f"{cfg['concurrency']} connections x {cfg['duration_s']:.0f} s, {cfg['load_generator']}, "
-        f"{report['machine']['cores']} cores, {report['started_at']}\n"
+        f"{report['machine']['cores']} cores, {report['started_at']}, load average "
+        f"{report['machine']['loadavg_at_start'][0]} at start, {report['loadavg_at_end'][0]} at end\n"
     )
     table_print(report["results"])
     probe = report["probe_sequential"]

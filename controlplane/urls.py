@@ -13,5 +13,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("experiments.api.urls")),
+    path("reports/", include("experiments.reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -121,7 +121,7 @@ class Catalog:
         try:
             meta = json.loads((directory / "catalog.json").read_text())
             arrays = {
-                name: np.load(directory / f"{name}.npy", allow_pickle=False, mmap_mode="r")
+                name: np.asarray(np.load(directory / f"{name}.npy", allow_pickle=False, mmap_mode="r"))
                 for name in _ARRAYS
             }
             catalog = cls(**arrays)

@@ -1,7 +1,7 @@
 """Offline evaluation of the variants.
 
     python -m reco_runtime.evaluate --movielens DIR --k 10 --json
-    python -m reco_runtime.evaluate --synthetic [--items N --users N --sessions N --seed S] --k 10 --json
+    python -m reco_runtime.evaluate --synthetic [--items N --users N --sessions N --seed S] [--ctr N] --json
 
 Protocol (DESIGN.md): every interaction counts; each user's last 20% of interactions by time is
 held out; every offline-capable variant is trained on the rest. A user's request carries their
@@ -17,7 +17,8 @@ in training are not targets. Metrics over users with at least one target:
 ``--synthetic`` evaluates on the synthetic storefront (``synthetic``) and adds a cold-start cut
 (variant name suffixed ``@cold``): new anonymous shoppers with no training history, scored from
 their first two page views of a session (product = the second, dwell known), targets = the rest
-of the session's items.
+of the session's items. ``--ctr N`` adds the online view: the expected click, add-to-cart and
+revenue rates of each variant's slates on N live synthetic shoppers (the hidden click model).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -38,6 +40,9 @@ from reco_runtime.errors import RecoError
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import ALGORITHMS, Recommender
 from reco_runtime.request import RecRequest, SessionSignals
+
+if TYPE_CHECKING:
+    from reco_runtime.synthetic import EventLog, World
 
 HOLDOUT = 0.2
 HISTORY_VIEWS = 10
@@ -167,8 +172,11 @@ def synthetic_evaluate(
     variants: Iterable[str] = OFFLINE_VARIANTS,
     params: dict[str, dict] | None = None,
     progress: bool = False,
-) -> list[dict]:
-    """Known-user protocol on a synthetic history, plus the ``@cold`` cut of new anonymous sessions."""
+    ctr_shoppers: int = 0,
+) -> tuple[list[dict], list[dict]]:
+    """Known-user protocol on a synthetic history, plus the ``@cold`` cut of new anonymous
+    sessions; and, with ``ctr_shoppers``, the online rates of ``online_ctr`` for models refitted
+    on the whole history. Returns (offline rows, online rows)."""
     from reco_runtime.synthetic import world_generate, world_history
 
     world = world_generate(n_items=n_items, n_users=n_users, seed=seed)
@@ -180,10 +188,15 @@ def synthetic_evaluate(
     anonymous = dataclasses.replace(world, affinity=dataclasses.replace(world.affinity, anonymous_share=1.0))
     cold_log = world_history(anonymous, n_sessions=max(500, n_sessions // 20), rng=rng)
     cold = cold_cases(cold_log, world.catalog, k)
-    return rows + models_evaluate(models, cold, k, world.catalog.n_items, suffix="@cold")
+    rows += models_evaluate(models, cold, k, world.catalog.n_items, suffix="@cold")
+    online = []
+    if ctr_shoppers:
+        full = variants_fit(interactions, world.catalog, variants, params=params, progress=progress)
+        online = online_ctr(full, world, n_shoppers=ctr_shoppers, rng=rng, k=k)
+    return rows, online
 
 
-def cold_cases(log, catalog: Catalog, k: int, *, shown: int = 2) -> list[Case]:  # noqa: ANN001 - EventLog
+def cold_cases(log: EventLog, catalog: Catalog, k: int, *, shown: int = 2) -> list[Case]:
     """Cases from sessions of new shoppers: the first ``shown`` views are the signals."""
     idx = catalog.indices_of(log.item_ids)
     sessions: dict[str, list[tuple[int, str, float]]] = {}
@@ -201,6 +214,49 @@ def cold_cases(log, catalog: Catalog, k: int, *, shown: int = 2) -> list[Case]: 
     return cases
 
 
+def online_ctr(
+    models: dict[str, Recommender], world: World, *, n_shoppers: int, rng: np.random.Generator, k: int = 10
+) -> list[dict]:
+    """Expected click, add-to-cart and revenue rates of each model's slate on live synthetic
+    shoppers (``synthetic.shopper_reacts``): each shopper lands on a product page after 0-3
+    earlier views, every model answers the same request. Per model:
+    {"variant", "ctr", "add_to_cart_rate", "revenue_per_impression"} (means of the hidden
+    probabilities over all shown items, so no sampling noise from outcomes)."""
+    from reco_runtime.synthetic import shopper_browse, shopper_new, shopper_reacts
+
+    sums = {name: np.zeros(3) for name in models}
+    shown = 0
+    for _ in range(n_shoppers):
+        shopper = shopper_new(world, rng)
+        viewed, previous = [], None
+        for _ in range(int(rng.integers(0, 4))):
+            previous = shopper_browse(world, shopper, rng, previous=previous)
+            viewed.append((previous, float(rng.lognormal(np.log(12_000), 0.7))))
+        product = shopper_browse(world, shopper, rng, previous=previous)
+        request = RecRequest(
+            k=k,
+            user_id=shopper.user_id,
+            product=product,
+            device=shopper.device,
+            signals=SessionSignals(viewed=tuple(viewed)),
+        )
+        shown += k
+        for name, model in models.items():
+            items, _ = model.recommend(request)
+            out = shopper_reacts(world, shopper, items, context_product=product, rng=rng)
+            revenue = out["p_purchase"] * world.catalog.price[items]
+            sums[name] += [out["p_click"].sum(), out["p_add_to_cart"].sum(), revenue.sum()]
+    return [
+        {
+            "variant": name,
+            "ctr": s[0] / shown,
+            "add_to_cart_rate": s[1] / shown,
+            "revenue_per_impression": s[2] / shown,
+        }
+        for name, s in sums.items()
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Offline evaluation of the recommender variants.")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -215,10 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ctr",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --synthetic: also the online click/cart/revenue rates over N live shoppers",
+    )
     parser.add_argument("--progress", action="store_true", help="tqdm bars on stderr")
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     start = time.perf_counter()
+    online: list[dict] = []
     try:
         if args.movielens:
             from reco_runtime.movielens import read_movielens
@@ -228,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 interactions, catalog, k=args.k, variants=variants, progress=args.progress
             )
         else:
-            rows = synthetic_evaluate(
+            rows, online = synthetic_evaluate(
                 k=args.k,
                 n_items=args.items,
                 n_users=args.users,
@@ -236,20 +300,34 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 variants=variants,
                 progress=args.progress,
+                ctr_shoppers=args.ctr,
             )
     except RecoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        print(f"{'variant':<26}{'recall':>9}{'ndcg':>9}{'coverage':>10}{'train_s':>9}")
-        for r in rows:
-            print(
-                f"{r['variant']:<26}{r['recall']:>9.4f}{r['ndcg']:>9.4f}{r['coverage']:>10.4f}{r['train_s']:>9.2f}"
-            )
-        print(f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    _print(rows, online, as_json=args.json)
+    print(f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
+
+
+def _print(rows: list[dict], online: list[dict], *, as_json: bool) -> None:
+    """Offline rows as a JSON list (one line) or a table; online rates, if any, after them."""
+    if as_json:
+        print(json.dumps(rows))
+        if online:
+            print(json.dumps(online))
+        return
+    print(f"{'variant':<26}{'recall':>9}{'ndcg':>9}{'coverage':>10}{'train_s':>9}")
+    for r in rows:
+        print(
+            f"{r['variant']:<26}{r['recall']:>9.4f}{r['ndcg']:>9.4f}{r['coverage']:>10.4f}{r['train_s']:>9.2f}"
+        )
+    if online:
+        print(f"\n{'variant (online)':<26}{'ctr':>9}{'cart':>9}{'rev/imp':>10}")
+        for r in online:
+            print(
+                f"{r['variant']:<26}{r['ctr']:>9.2%}{r['add_to_cart_rate']:>9.3%}{r['revenue_per_impression']:>10.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -182,10 +182,11 @@ class ModelRegistry:
         found = self.versions(algorithm)
         return found[-1] if found else None
 
-    def load(self, version: str, catalog: Catalog, *, verify: bool = True) -> Recommender:
+    def load(self, version: str, catalog: Catalog, *, verify: bool = True, warm: bool = False) -> Recommender:
         """Load ``version`` for serving over ``catalog``. Raises ``ArtifactError`` if the version
         is missing, a file is missing or altered (size, and sha256 when ``verify``), or the
-        model does not fit the catalog; the caller can then fall back."""
+        model does not fit the catalog; the caller can then fall back. ``warm`` touches the
+        model's pages up front (see ``Recommender.warm``), for serving processes."""
         manifest = self.manifest(version)
         directory = self.models_dir / version
         for name, info in manifest.files.items():
@@ -197,7 +198,7 @@ class ModelRegistry:
         model = Recommender.load(directory, catalog)
         if model.algorithm != manifest.algorithm:
             raise ArtifactError(f"{version}: manifest says {manifest.algorithm}, artifact {model.algorithm}")
-        return model
+        return model.warm() if warm else model
 
     # -- catalogs ----------------------------------------------------------------------------
     def save_catalog(self, catalog: Catalog) -> str:

@@ -6,11 +6,16 @@ external ids before building a request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reco_runtime.errors import RecoError
+
+if TYPE_CHECKING:
+    from reco_runtime.catalog import Catalog
 
 MAX_K = 1000
 
@@ -58,7 +63,8 @@ class RecRequest:
     """One slot's question: up to ``k`` items for this context.
 
     product: item index of the page's current product (None off product pages).
-    exclude: item indices never to return (cart, items shown by earlier slots).
+    exclude: item indices never to return (cart, items shown by earlier slots); the page's own
+    product is never returned either.
     cohort: legacy customer cohort 0..11 if the caller knows it (see ``cohorts.cohort_of``).
     """
 
@@ -85,3 +91,36 @@ class RecRequest:
     def max_item(self) -> int:
         """Largest item index referenced by product and signals, -1 if none."""
         return max(self.signals.max_item(), -1 if self.product is None else self.product)
+
+
+def request_build(
+    catalog: Catalog,
+    *,
+    k: int,
+    user_id: str | None = None,
+    product_id: str | None = None,
+    viewed: Sequence[tuple[str, float]] = (),
+    cart_ids: Sequence[str] = (),
+    removed_ids: Sequence[str] = (),
+    exclude_ids: Iterable[str] = (),
+    device: str | None = None,
+    cohort: int | None = None,
+) -> RecRequest:
+    """A ``RecRequest`` from external item ids (what the storefront sends). Unknown ids are
+    dropped, so a stale cart or a product missing from the catalog never fails a request;
+    cart items are excluded from the answer. viewed: ((item_id, dwell_ms), ...), most recent last."""
+    index = catalog.index_of
+    product = index(product_id) if product_id else None
+    seen = [(i, max(0.0, float(d or 0.0))) for item_id, d in viewed if (i := index(item_id)) is not None]
+    cart = tuple(int(i) for i in catalog.indices_of(cart_ids))
+    removed = tuple(int(i) for i in catalog.indices_of(removed_ids))
+    exclude = frozenset(int(i) for i in catalog.indices_of(exclude_ids)) | frozenset(cart)
+    return RecRequest(
+        k=k,
+        user_id=user_id or None,
+        product=product,
+        signals=SessionSignals(viewed=tuple(seen), cart=cart, removed=removed),
+        exclude=exclude,
+        device=device,
+        cohort=cohort,
+    )

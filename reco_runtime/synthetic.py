@@ -29,6 +29,7 @@ import numpy as np
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import RecoError
 from reco_runtime.interactions import Interactions
+from reco_runtime.synthetic_catalog import brands_for, titles_for
 
 DAY_S = 86_400.0
 T_END = 1_795_392_000.0  # 2026-11-23T00:00:00Z, the end of the synthetic history
@@ -36,16 +37,6 @@ DEVICES = ("mobile", "desktop", "tablet")
 DEVICE_SHARE = (0.6, 0.34, 0.06)
 LISTING_SIZE = 100  # items on a category listing page a history shopper chooses from
 NEW_ITEM_SHARE = 0.03  # items created in the last 2 days: never in the history (cold items)
-_WORDS = (
-    "classic slim soft bold urban vintage light warm sport eco premium compact smart silk wool "
-    "cotton leather matte glossy retro modern minimal wide tall mini pro active travel outdoor "
-    "studio cozy bright dark pastel neon rugged elegant casual formal essential deluxe"
-).split()
-_NOUNS = (
-    "shirt dress jacket sneaker boot bag watch lamp chair desk mug kettle blender phone case "
-    "headphone speaker camera tent backpack bottle scarf hat belt wallet sofa rug pillow towel "
-    "plate knife pan toy puzzle book pen notebook candle vase mirror clock"
-).split()
 
 
 @dataclass(frozen=True)
@@ -90,11 +81,16 @@ class World:
     t_end: float = T_END
     history_days: float = 60.0
     affinity: Affinity = field(default_factory=Affinity)
+    category_share: np.ndarray = field(init=False, repr=False)  # (n_categories,) mean preference
+    activity_cdf: np.ndarray = field(init=False, repr=False)  # (n_users,) for sampling by activity
 
     def __post_init__(self) -> None:
         n, dim = self.item_factors.shape
         if n != self.catalog.n_items or self.user_factors.shape != (len(self.user_ids), dim):
             raise RecoError("World: factor shapes do not match the catalog and user ids")
+        # Derived once: recomputing them per shopper costs O(n_users) each time.
+        object.__setattr__(self, "category_share", self.user_category_pref.mean(axis=0).astype(np.float64))
+        object.__setattr__(self, "activity_cdf", np.cumsum(self.user_activity) / self.user_activity.sum())
 
     @property
     def n_categories(self) -> int:
@@ -146,43 +142,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _brands_for(
-    category: np.ndarray, n_brands: int, n_categories: int, share: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """80% of items take a brand whose home is their category, the rest any brand."""
-    home = rng.choice(n_categories, n_brands, p=share)
-    order = np.argsort(home, kind="stable")
-    counts = np.bincount(home, minlength=n_categories)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    own = order[
-        np.minimum(
-            starts[category] + (rng.random(len(category)) * counts[category]).astype(int), n_brands - 1
-        )
-    ]
-    anywhere = rng.integers(0, n_brands, len(category))
-    use_own = (rng.random(len(category)) < 0.8) & (counts[category] > 0)
-    return np.where(use_own, own, anywhere).astype(np.int32)
-
-
-def _titles(
-    factors: np.ndarray, category: np.ndarray, brand: np.ndarray, rng: np.random.Generator
-) -> list[str]:
-    """Titles carry real signal: two style words chosen by the hidden item vector, a noun per
-    category, and the brand name."""
-    word_vecs = _unit_rows(rng.normal(size=(len(_WORDS), factors.shape[1])))
-    style = np.argsort(-(factors @ word_vecs.T), axis=1)[:, :2]
-    nouns = [
-        _NOUNS[c % len(_NOUNS)] + ("" if c < len(_NOUNS) else f"{c // len(_NOUNS)}")
-        for c in range(int(category.max()) + 1)
-    ]
-    return [
-        f"brand{b} {_WORDS[s0]} {_WORDS[s1]} {nouns[c]}"
-        for b, s0, s1, c in zip(
-            brand.tolist(), style[:, 0].tolist(), style[:, 1].tolist(), category.tolist(), strict=True
-        )
-    ]
-
-
 def world_generate(
     *,
     n_items: int = 20_000,
@@ -199,7 +158,7 @@ def world_generate(
     rng = np.random.default_rng(seed)
     share = rng.dirichlet(np.full(n_categories, 3.0))
     category = rng.choice(n_categories, n_items, p=share).astype(np.int32)
-    brand = _brands_for(category, n_brands, n_categories, share, rng)
+    brand = brands_for(category, n_brands, n_categories, share, rng)
     cat_vec = _unit_rows(rng.normal(size=(n_categories, dim)))
     brand_vec = _unit_rows(rng.normal(size=(n_brands, dim)))
     noise = rng.normal(size=(n_items, dim)) / np.sqrt(dim)
@@ -224,7 +183,7 @@ def world_generate(
         brand=brand,
         price=np.maximum(price, 0.99),
         created_at=T_END - age,
-        titles=np.array(_titles(factors, category, brand, rng)),
+        titles=np.array(titles_for(factors, category, brand, rng)),
     )
 
     pref = 0.85 * rng.dirichlet(np.full(n_categories, 0.08), n_users) + 0.15 * share
@@ -249,7 +208,7 @@ def world_generate(
 def _fresh_taste(world: World, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(category preference, taste vector) of someone who is not among the world's users."""
     c = world.n_categories
-    share = world.user_category_pref.mean(axis=0)
+    share = world.category_share
     pref = 0.85 * rng.dirichlet(np.full(c, 0.08)) + 0.15 * share
     pref /= pref.sum()
     dim = world.item_factors.shape[1]
@@ -264,8 +223,7 @@ def shopper_new(world: World, rng: np.random.Generator) -> Shopper:
     if rng.random() < world.affinity.anonymous_share:
         pref, taste = _fresh_taste(world, rng)
         return Shopper(None, taste, int(rng.choice(len(pref), p=pref)), session_id, device)
-    weights = world.user_activity / world.user_activity.sum()
-    j = int(rng.choice(len(weights), p=weights))
+    j = min(int(np.searchsorted(world.activity_cdf, rng.random(), side="right")), len(world.user_ids) - 1)
     pref = world.user_category_pref[j].astype(np.float64)
     intent = int(rng.choice(len(pref), p=pref / pref.sum()))
     return Shopper(str(world.user_ids[j]), world.user_factors[j], intent, session_id, device, user_idx=j)
@@ -379,6 +337,7 @@ def shopper_browse(
 ) -> int:
     """The next product page a live shopper opens on their own (not via a recommendation):
     mostly in their intent category, chosen by taste and similarity to ``previous``."""
+    # Cached on the instance: World is frozen, but its listings are derived data, built once.
     cache = world.__dict__.setdefault("_live_listings", {})
     if "now" not in cache:
         cache["now"] = _listings(world, world.item_popularity, np.ones(world.catalog.n_items, bool))
@@ -432,7 +391,6 @@ def world_history(world: World, *, n_sessions: int, rng: np.random.Generator, n_
         lag = 1.0 - (e + 0.5) / n_epochs
         pop = world.item_popularity - world.affinity.new_item_boost * world.is_new - world.item_trend * lag
         listings.append((_listings(world, pop, old), pop))
-    activity = world.user_activity / world.user_activity.sum()
     cols: dict[str, list] = {k: [] for k in ("user", "item", "type", "ts", "session", "dwell")}
     starts = np.sort(world.t_end - window + rng.random(n_sessions) * (window - 3600.0))
     for s, t0 in enumerate(starts.tolist()):
@@ -440,7 +398,9 @@ def world_history(world: World, *, n_sessions: int, rng: np.random.Generator, n_
             user = f"anon-{s}"
             pref, taste = _fresh_taste(world, rng)
         else:
-            j = _pick(activity, rng)
+            j = min(
+                int(np.searchsorted(world.activity_cdf, rng.random(), side="right")), len(world.user_ids) - 1
+            )
             user, pref, taste = str(world.user_ids[j]), world.user_category_pref[j], world.user_factors[j]
         epoch = min(int((t0 - (world.t_end - window)) / window * n_epochs), n_epochs - 1)
         for item, kind, ts, dwell in _session_events(world, *listings[epoch], taste, pref, t0, rng):

@@ -1,4 +1,7 @@
-"""Analyst endpoints: experiment list and report JSON (staff sessions, never storefront keys)."""
+"""Analyst endpoints: experiment list, experiment report and program report JSON.
+
+Staff sessions only, never storefront keys: a storefront key is not a session, so it gets 403.
+"""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -8,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments.models import Experiment
+from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
 
 
@@ -37,5 +41,13 @@ class ExperimentReportApi(ReportApi):
         responses={200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()})}
     )
     def get(self, request, key: str):
-        experiment = get_object_or_404(Experiment.objects.select_related("slot"), key=key)
+        experiment = get_object_or_404(Experiment.objects.select_related("slot", "winner"), key=key)
         return Response(report_build(experiment=experiment))
+
+
+class ProgramReportApi(ReportApi):
+    @extend_schema(
+        responses={200: inline_serializer("ProgramReport", {"holdout_share": serializers.FloatField()})}
+    )
+    def get(self, request):
+        return Response(program_report_build())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .report_views import ExperimentListApi, ExperimentReportApi
+from .report_views import ExperimentListApi, ExperimentReportApi, ProgramReportApi
 from .storefront_views import AssignmentCreateApi, EventBatchApi
 
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("events", EventBatchApi.as_view(), name="events"),
     path("experiments/", ExperimentListApi.as_view(), name="experiment-list"),
     path("experiments/<str:key>/report", ExperimentReportApi.as_view(), name="experiment-report"),
+    path("program/report", ProgramReportApi.as_view(), name="program-report"),
 ]

@@ -7,7 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from experiments.models import Arm, Exposure, Experiment, PosteriorSnapshot
+from experiments.models import Arm, Experiment, Exposure, PosteriorSnapshot
 from experiments.models.experiments import Status
 from reco_runtime.registry import Manifest, ModelRegistry
 
@@ -19,7 +19,9 @@ def today_start() -> datetime:
 def slots_with_today(queryset: QuerySet) -> QuerySet:
     """Annotate slots with today's impressions and clicks (exposures served since local midnight)."""
     today = Exposure.objects.filter(slot_id=OuterRef("pk"), served_at__gte=today_start())
-    counted = today.order_by().values("slot_id").annotate(n=Count("id"), c=Count("id", filter=Q(clicked=True)))
+    counted = (
+        today.order_by().values("slot_id").annotate(n=Count("id"), c=Count("id", filter=Q(clicked=True)))
+    )
     return queryset.annotate(
         impressions_today=Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0),
         clicks_today=Coalesce(Subquery(counted.values("c"), output_field=IntegerField()), 0),

@@ -48,7 +48,9 @@ def _beta_metric(successes: list[int], trials: list[int]) -> dict:
         summary = uplift_vs_control(post, control=0, draws=PROGRAM_DRAWS, seed=0)
     except BanditError:
         return row
-    row.update(uplift=float(summary.mean[1]), ci_low=float(summary.ci_low[1]), ci_high=float(summary.ci_high[1]))
+    row.update(
+        uplift=float(summary.mean[1]), ci_low=float(summary.ci_low[1]), ci_high=float(summary.ci_high[1])
+    )
     row["prob_better"] = float(summary.prob_beats_control[1])
     return row
 

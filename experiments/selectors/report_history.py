@@ -9,7 +9,12 @@ bandit earned that many more successes (clicks, carts, purchases) than a 50/50 t
 
 from experiments.models import PosteriorSnapshot
 
-METRIC_NOUN = {"click": "clicks", "add_to_cart": "add-to-carts", "purchase": "purchases", "revenue": "purchases"}
+METRIC_NOUN = {
+    "click": "clicks",
+    "add_to_cart": "add-to-carts",
+    "purchase": "purchases",
+    "revenue": "purchases",
+}
 
 
 def _even_split_words(saved: float, noun: str, n_arms: int) -> str:

@@ -112,7 +112,9 @@ def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed
 
 def _epoch_matrix(experiment, arms) -> tuple[np.ndarray, np.ndarray, list[int]]:
     field = SUCCESS_FIELD[experiment.reward_metric]
-    rows = PosteriorEpoch.objects.filter(arm__in=arms).values_list("arm_id", "allocation_version", "trials", field)
+    rows = PosteriorEpoch.objects.filter(arm__in=arms).values_list(
+        "arm_id", "allocation_version", "trials", field
+    )
     versions = sorted({r[1] for r in rows})
     index = {a.id: k for k, a in enumerate(arms)}
     where = {v: e for e, v in enumerate(versions)}
@@ -156,7 +158,13 @@ def epochs_section(experiment, arms, control: int) -> dict:
         if disagree
         else "Pooled and epoch-stratified estimates agree."
     )
-    return {"available": True, "epochs": len(versions), "arms": rows, "disagree": bool(disagree), "note": note}
+    return {
+        "available": True,
+        "epochs": len(versions),
+        "arms": rows,
+        "disagree": bool(disagree),
+        "note": note,
+    }
 
 
 def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +227,9 @@ def densities_section(post, arms, *, draws: int, seed: int) -> dict:
         return {
             "kind": "rate",
             "x": x.tolist(),
-            "arms": [{"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)],
+            "arms": [
+                {"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)
+            ],
         }
     samples = post.sample(min(draws, 20_000), np.random.default_rng(seed))
     low, high = np.quantile(samples, [0.001, 0.999])
@@ -229,5 +239,7 @@ def densities_section(post, arms, *, draws: int, seed: int) -> dict:
     return {
         "kind": "revenue_per_impression",
         "x": centres.tolist(),
-        "arms": [{"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)],
+        "arms": [
+            {"arm": a.key, "density": [finite(v) for v in c]} for a, c in zip(arms, curves, strict=True)
+        ],
     }

@@ -31,9 +31,21 @@ def top_k(
         part = np.argsort(-scores, kind="stable")
     items = cands[part]
     if exclude:
-        keep = np.fromiter((i not in exclude for i in items.tolist()), dtype=bool, count=len(items))
+        keep = _first_allowed(items, k, exclude)
         part, items = part[keep], items[keep]
     return items[:k].astype(np.int32, copy=False), scores[part[:k]].astype(np.float32, copy=False)
+
+
+def _first_allowed(items: np.ndarray, k: int, exclude: frozenset[int]) -> list[int]:
+    """Positions of the first ``k`` items not in ``exclude`` (a plain loop that stops early: for
+    k + a few dozen items it beats any vectorised set test)."""
+    keep: list[int] = []
+    for pos, item in enumerate(items.tolist()):
+        if item not in exclude:
+            keep.append(pos)
+            if len(keep) == k:
+                break
+    return keep
 
 
 def backfill(
@@ -68,12 +80,30 @@ def backfill(
     )
 
 
+def unique(items: np.ndarray) -> np.ndarray:
+    """Sorted unique items. Sort-based: for the few hundred ints of a request this is several
+    times faster than ``np.unique``, which picks a hash table in numpy >= 2.3."""
+    if len(items) < 2:
+        return np.asarray(items)
+    srt = np.sort(items)
+    keep = np.empty(len(srt), dtype=bool)
+    keep[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=keep[1:])
+    return srt[keep]
+
+
 def aggregate(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum the scores of repeated items: (unique items, summed float32 scores)."""
+    """Sum the scores of repeated items: (sorted unique items int32, summed float32 scores)."""
     if len(items) == 0:
         return empty()
-    uniq, inv = np.unique(items, return_inverse=True)
-    return uniq.astype(np.int32, copy=False), np.bincount(inv, weights=scores).astype(np.float32)
+    order = np.argsort(items, kind="stable")
+    srt = items[order]
+    starts = np.empty(len(srt), dtype=bool)
+    starts[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=starts[1:])
+    idx = np.flatnonzero(starts)
+    summed = np.add.reduceat(np.asarray(scores, dtype=np.float64)[order], idx)
+    return srt[idx].astype(np.int32, copy=False), summed.astype(np.float32)
 
 
 def sorted_top_k(
@@ -83,6 +113,6 @@ def sorted_top_k(
     need = k + len(exclude)
     items, scores = np.asarray(items[:need]), np.asarray(scores[:need])
     if exclude:
-        keep = np.fromiter((i not in exclude for i in items.tolist()), dtype=bool, count=len(items))
+        keep = _first_allowed(items, k, exclude)
         items, scores = items[keep], scores[keep]
     return items[:k].astype(np.int32, copy=False), scores[:k].astype(np.float32, copy=False)

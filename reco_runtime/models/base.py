@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -91,8 +92,6 @@ class Recommender:
         """Learn from ``interactions`` over ``catalog``; ``progress`` is an optional tqdm-like bar."""
         if interactions.n_items != catalog.n_items:
             raise RecoError(f"interactions cover {interactions.n_items} items, catalog has {catalog.n_items}")
-        import time
-
         start = time.perf_counter()
         counts = interactions.decayed_item_counts(half_life_s=FALLBACK_HALF_LIFE_S)
         self.fallback = top_n_indices(counts, FALLBACK_N)
@@ -138,6 +137,18 @@ class Recommender:
 
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
         raise NotImplementedError
+
+    def warm(self) -> Self:
+        """Touch every page of the memory-mapped arrays once, so the first requests of a fresh
+        process do not pay page faults (file pages are shared: only the first process reads
+        from disk). Costs about 1 ms per 25 MB."""
+        arrays, _ = self._state()
+        for arr in (*arrays.values(), self.fallback):
+            flat = np.asarray(arr).reshape(-1)
+            if flat.size and flat.dtype.kind != "U":
+                step = max(1, 4096 // flat.itemsize)
+                float(np.asarray(flat[::step], dtype=np.float64).sum())
+        return self
 
     def _restore_dir(self, directory: Path, catalog: Catalog) -> None:
         """Hook for composite variants that keep sub-models in sub-directories."""
@@ -211,7 +222,9 @@ def _load_arrays(directory: Path, spec: dict[str, Any]) -> dict[str, np.ndarray]
         # An empty array cannot be memory-mapped; load it plainly.
         mmap_mode = "r" if math.prod(info.get("shape") or [0]) > 0 else None
         try:
-            arr = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+            # np.asarray drops the np.memmap subclass (whose slicing costs microseconds per
+            # call) but keeps the read-only mapping: processes still share the pages.
+            arr = np.asarray(np.load(path, mmap_mode=mmap_mode, allow_pickle=False))
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"cannot load {path}: {exc}") from exc
         if list(arr.shape) != info.get("shape") or arr.dtype.str != info.get("dtype"):

@@ -36,8 +36,8 @@ class ContentParams:
     min_df: int = 1
     max_features: int = 200_000
     popularity_weight: float = 0.05
-    n_candidates: int = 300
-    n_clusters: int = 0  # 0 = about sqrt(n_items / 4)
+    n_candidates: int = 600
+    n_clusters: int = 0  # 0 = about sqrt(n_items)
     seed: int = 0
     product_weight: float = 1.0
     cart_weight: float = 0.8
@@ -81,12 +81,10 @@ class Content(Recommender):
 
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         p: ContentParams = self.params
-        self.embeddings = self._embed(catalog)
+        embeddings = self._embed(catalog)
         pop = np.log1p(interactions.decayed_item_counts(half_life_s=7 * DAY_S))
         self.popularity = (pop / max(pop.max(), 1e-12)).astype(np.float32)
-        self.index = ivf_build(
-            self.embeddings, n_clusters=p.n_clusters or None, rng=np.random.default_rng(p.seed)
-        )
+        self.index = ivf_build(embeddings, n_clusters=p.n_clusters or None, rng=np.random.default_rng(p.seed))
 
     def query(self, request: RecRequest) -> np.ndarray | None:
         """The request's query embedding (d,), None without seeds."""
@@ -103,7 +101,7 @@ class Content(Recommender):
             return None
         idx = np.fromiter((i for i, _ in seeds), np.int64, count=len(seeds))
         w = np.fromiter((w for _, w in seeds), np.float32, count=len(seeds))
-        q = w @ self.embeddings[idx]
+        q = w @ self.index.vector_of(idx)
         norm = float(np.linalg.norm(q))
         return q / norm if norm > 0 else None
 
@@ -113,16 +111,15 @@ class Content(Recommender):
         q = self.query(request)
         if q is None:
             return _ranking.empty()
-        cands, sims = self.index.search(self.embeddings, q, self.params.n_candidates + len(exclude))
+        cands, sims = self.index.search(q, self.params.n_candidates + len(exclude))
         scores = sims + self.params.popularity_weight * self.popularity[cands]
         return _ranking.top_k(cands, scores, n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"embeddings": self.embeddings, "popularity": self.popularity} | self.index.arrays("ivf"), {}
+        return {"popularity": self.popularity} | self.index.arrays("ivf"), {}
 
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
-        self.embeddings = arrays["embeddings"]
         self.popularity = arrays["popularity"]
         self.index = IvfIndex.from_arrays(arrays, "ivf")
-        if len(self.embeddings) != catalog.n_items:
+        if len(self.index.positions) != catalog.n_items:
             raise RecoError("content: embeddings do not match the catalog")

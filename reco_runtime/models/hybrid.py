@@ -41,7 +41,7 @@ GENERATORS: dict[str, type[Recommender]] = {
 
 @dataclass(frozen=True)
 class HybridParams:
-    per_generator: int = 100
+    per_generator: int = 50
     rrf_k: float = 20.0
     weights: dict[str, float] = field(
         default_factory=lambda: {"knn": 1.0, "als": 1.0, "session": 1.0, "popularity": 0.3}
@@ -64,6 +64,7 @@ class Hybrid(Recommender):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.generators: dict[str, Recommender] = {}
+        self._ranks = np.arange(1, self.params.per_generator + 1, dtype=np.float64)
 
     @classmethod
     def from_generators(cls, generators: dict[str, Recommender], **params: Any) -> Hybrid:
@@ -97,14 +98,16 @@ class Hybrid(Recommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         p: HybridParams = self.params
         items_parts, score_parts = [], []
+        theta = None
         for g, model in self.generators.items():
-            items, _ = model._candidates(request, p.per_generator, exclude)
+            if isinstance(model, SessionBayes):
+                items, _, theta = model.scored(request, p.per_generator, exclude)
+            else:
+                items, _ = model._candidates(request, p.per_generator, exclude)
             items_parts.append(items)
-            score_parts.append(p.weights[g] / (p.rrf_k + np.arange(1, len(items) + 1)))
+            score_parts.append(p.weights[g] / (p.rrf_k + self._ranks[: len(items)]))
         cands, scores = _ranking.aggregate(np.concatenate(items_parts), np.concatenate(score_parts))
-        session = self.generators.get("session")
-        if p.w_intent and isinstance(session, SessionBayes) and len(cands):
-            theta = session.category_posterior(request)
+        if p.w_intent and theta is not None and len(cands):
             scores = scores + p.w_intent * theta[self.catalog_category[cands]] / (p.rrf_k + 1)
         return _ranking.top_k(cands, scores.astype(np.float32), n, exclude)
 
@@ -113,6 +116,11 @@ class Hybrid(Recommender):
         if self.catalog is None:
             raise RecoError("hybrid: not fitted")
         return self.catalog.category
+
+    def warm(self) -> Hybrid:
+        for model in self.generators.values():
+            model.warm()
+        return self
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {}, {"generators": list(self.generators)}

@@ -57,8 +57,8 @@ class SessionBayesParams:
     dwell_ref_ms: float = 15_000.0
     brand_weight: float = 0.5
     removed_penalty: float = 4.0  # rho
-    per_category: int = 200  # prior-list items taken from each probable category
-    max_categories: int = 4
+    per_category: int = 100  # prior-list items taken from each probable category
+    max_categories: int = 3
     global_top: int = 100
     max_views: int = 20
 
@@ -125,10 +125,15 @@ class SessionBayes(Recommender):
 
     def category_posterior(self, request: RecRequest) -> np.ndarray:
         """theta: (n_categories,) posterior mean of the session's category intent."""
-        items, ev = self._evidence(request)
+        return self._theta(*self._evidence(request))
+
+    def _theta(self, items: np.ndarray, ev: np.ndarray) -> np.ndarray:
         alpha = self.cat_alpha
-        n_c = np.bincount(self._category[items], weights=ev, minlength=len(alpha)) if len(items) else 0.0
-        theta = np.maximum(alpha + n_c, 0.1 * alpha)
+        if not len(items):
+            return alpha / alpha.sum()
+        theta = np.maximum(
+            alpha + np.bincount(self._category[items], weights=ev, minlength=len(alpha)), 0.1 * alpha
+        )
         return theta / theta.sum()
 
     def _candidate_pool(self, theta: np.ndarray, neighbour_items: np.ndarray) -> np.ndarray:
@@ -139,38 +144,57 @@ class SessionBayes(Recommender):
         keep = np.cumsum(theta[best]) - theta[best] < 0.9  # categories until 90% of the intent
         indptr = self.cat_lists.indptr
         parts = [self.cat_lists.items[indptr[c] : indptr[c + 1]] for c in best[keep].tolist()]
-        return np.unique(np.concatenate([*parts, neighbour_items, self.top]))
+        return _ranking.unique(np.concatenate([*parts, neighbour_items, self.top]))
 
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
+        items, scores, _ = self.scored(request, n, exclude)
+        return items, scores
+
+    def scored(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(top-n items, their scores, theta), theta as in ``category_posterior``."""
         p: SessionBayesParams = self.params
-        theta = self.category_posterior(request)
         items, ev = self._evidence(request)
+        theta = self._theta(items, ev)
         nb_items, nb_scores = seed_scores(
             self.neighbours, list(zip(items.tolist(), ev.tolist(), strict=True))
         )
         cands = self._candidate_pool(theta, nb_items)
-        m = np.zeros(len(cands))
-        if len(nb_items):
-            m[np.searchsorted(cands, nb_items)] = p.coview_weight * nb_scores
         cat = self._category[cands]
-        m_pos, m_neg = np.maximum(m, 0.0), np.maximum(-m, 0.0)
-        m_cat = np.bincount(cat, weights=m_pos, minlength=len(theta))
         s = p.item_prior_strength
-        within = (s * self.p_in_cat[cands] + m_pos) / (s + m_cat[cat])
-        score = theta[cat] * within * np.exp(-p.removed_penalty * m_neg)
+        within = s * self.p_in_cat[cands]
+        if len(nb_items):
+            m = np.zeros(len(cands))
+            m[np.searchsorted(cands, nb_items)] = p.coview_weight * nb_scores
+            m_pos = np.maximum(m, 0.0)
+            within = (within + m_pos) / (s + np.bincount(cat, weights=m_pos, minlength=len(theta))[cat])
+            if (m < 0).any():
+                within = within * np.exp(-p.removed_penalty * np.maximum(-m, 0.0))
+        else:
+            within = within / s
+        score = theta[cat] * within
         if len(items):
-            brands, brand_ev = np.unique(self._brand[items], return_inverse=True)
-            n_b = np.bincount(brand_ev, weights=ev)
-            pos = np.searchsorted(brands, self._brand[cands])
-            pos = np.minimum(pos, len(brands) - 1)
-            hit = brands[pos] == self._brand[cands]
-            score = score * np.exp(p.brand_weight * np.tanh(np.where(hit, n_b[pos], 0.0)))
+            score = self._brand_factor(cands, items, ev, score)
         if request.signals.removed:  # the removed item itself: rho * its removal evidence
             gone = np.isin(cands, np.asarray(request.signals.removed))
             score = np.where(gone, score * np.exp(-p.removed_penalty * p.removed_evidence), score)
-        return _ranking.top_k(cands, score.astype(np.float32), n, exclude)
+        top, top_scores = _ranking.top_k(cands, score.astype(np.float32), n, exclude)
+        return top, top_scores, theta
+
+    def _brand_factor(
+        self, cands: np.ndarray, items: np.ndarray, ev: np.ndarray, score: np.ndarray
+    ) -> np.ndarray:
+        """score * exp(brand_weight * tanh(n_b)) for the few brands the session touched."""
+        evidence: dict[int, float] = {}
+        for b, e in zip(self._brand[items].tolist(), ev.tolist(), strict=True):
+            evidence[b] = evidence.get(b, 0.0) + e
+        cand_brand = self._brand[cands]
+        for b, n_b in evidence.items():
+            score = np.where(cand_brand == b, score * np.exp(self.params.brand_weight * np.tanh(n_b)), score)
+        return score
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"p_in_cat": self.p_in_cat, "cat_alpha": self.cat_alpha, "top": self.top}

@@ -82,7 +82,13 @@ def test_save_load_round_trip_gives_identical_answers(fitted_models, small_world
 def test_loaded_arrays_are_memory_mapped(fitted_models, small_world, tmp_path):
     fitted_models["item_knn"].save(tmp_path / "knn")
     loaded = Recommender.load(tmp_path / "knn", small_world.catalog)
-    assert isinstance(loaded.neighbours.items, np.memmap)
+    items = loaded.neighbours.items
+    assert not items.flags.owndata
+    assert not items.flags.writeable
+    base = items
+    while base.base is not None and not isinstance(base, np.memmap):
+        base = base.base
+    assert isinstance(base, np.memmap)
 
 
 @pytest.mark.parametrize("algorithm", ["hybrid", "als", "session_bayes"])

@@ -82,3 +82,16 @@ def test_offline_evaluation_ranks_the_model_that_knows_the_truth_first(small_wor
     assert order[-1] == "random"
     assert order.index("als") < order.index("popularity")
     assert {"variant", "recall", "ndcg", "coverage", "train_s"} <= set(rows[0])
+
+
+def test_session_aware_models_earn_more_clicks_than_bestsellers_online(fitted_models, small_world):
+    from reco_runtime.evaluate import online_ctr
+
+    names = ["popularity", "cohort_bestsellers", "als", "session_bayes", "hybrid"]
+    rows = online_ctr(
+        {n: fitted_models[n] for n in names}, small_world, n_shoppers=300, rng=np.random.default_rng(11)
+    )
+    ctr = {r["variant"]: r["ctr"] for r in rows}
+    assert 0.005 < ctr["cohort_bestsellers"] < 0.04
+    for name in ("als", "session_bayes", "hybrid"):
+        assert ctr[name] > 1.3 * max(ctr["popularity"], ctr["cohort_bestsellers"])

@@ -1,0 +1,134 @@
+"""Experiment admin: create with validation (via ``experiment_create``), lifecycle steps, live traffic."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from experiments.models import Arm, Experiment, ProgramSettings
+from experiments.models.experiments import Status
+from experiments.services.experiments import ExperimentError, experiment_create
+
+from .experiment_forms import LIVE_EDITABLE_FIELDS, ArmFormSet, ExperimentForm
+from .lifecycle import STEPS, LifecycleAdminMixin
+
+ARMS_FROZEN_MESSAGE = (
+    "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "
+    "to test other variants."
+)
+
+
+class ArmInline(admin.TabularInline):
+    model = Arm
+    formset = ArmFormSet
+    extra = 2
+    fields = ("key", "variant", "is_control", "fixed_weight", "weight")
+    readonly_fields = ("weight",)
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 2 if obj is None else 0
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status == Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
+    form = ExperimentForm
+    change_form_template = "admin/experiments/experiment/change_form.html"
+    list_display = (
+        "key",
+        "slot",
+        "status",
+        "policy",
+        "reward_metric",
+        "allocation_version",
+        "winner",
+        "auto_conclude",
+    )
+    list_filter = ("status", "policy", "reward_metric")
+    search_fields = ("key", "slot__key")
+    inlines = [ArmInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        base = (
+            "status",
+            "allocation_version",
+            "winner",
+            "started_at",
+            "concluded_at",
+            "traffic_after_holdout",
+        )
+        if obj is None or obj.status == Status.DRAFT:
+            return base
+        frozen = [
+            f.name for f in Experiment._meta.fields if f.editable and f.name not in LIVE_EDITABLE_FIELDS
+        ]
+        return tuple(dict.fromkeys(base + tuple(frozen)))
+
+    @admin.display(description="Traffic after the global holdout")
+    def traffic_after_holdout(self, experiment):
+        if experiment.pk is None:
+            return "-"
+        holdout = ProgramSettings.load().holdout_share
+        arms = experiment.arms.select_related("variant").order_by("key")
+        rows = format_html_join(
+            "",
+            "<li>{}: {} of this slot's traffic → {} of all shoppers</li>",
+            (
+                (f"{a.key} ({a.variant.key})", f"{a.weight:.1%}", f"{a.weight * (1 - holdout):.1%}")
+                for a in arms
+            ),
+        )
+        return format_html(
+            "<p>The global holdout keeps {} of shoppers on the legacy baseline; "
+            "the experiment gets {}.</p><ul>{}</ul>",
+            f"{holdout:.0%}",
+            f"{1 - holdout:.0%}",
+            rows,
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        experiment = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if experiment is not None:
+            if experiment.status != Status.DRAFT and request.method == "GET":
+                self.message_user(request, ARMS_FROZEN_MESSAGE, messages.INFO)
+            allowed = self.has_change_permission(request, experiment)
+            extra_context["lifecycle_steps"] = [
+                s for s, ok in STEPS.items() if allowed and experiment.status in ok
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        # A new experiment is created with its arms by the service, in save_related.
+        if change:
+            obj.save()
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            if form.instance.status != Status.DRAFT and any(k.startswith("arms-0-") for k in request.POST):
+                self.message_user(request, ARMS_FROZEN_MESSAGE, messages.WARNING)
+            return super().save_related(request, form, formsets, change)
+        arm_formset = next(fs for fs in formsets if isinstance(fs, ArmFormSet))
+        config = {k: v for k, v in form.cleaned_data.items() if k not in ("key", "slot")}
+        try:
+            experiment = experiment_create(
+                key=form.cleaned_data["key"],
+                slot=form.cleaned_data["slot"],
+                arms=arm_formset.arm_specs(),
+                **config,
+            )
+        except ExperimentError as exc:  # a race with another admin; the formset checked the rest
+            raise ValueError(" ".join(exc.messages)) from exc
+        form.instance.pk = experiment.pk
+        for formset in formsets:  # the admin's change message reads what the formsets saved
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

@@ -1,0 +1,1 @@
+"""Analyst report pages (HTML with offline plotly charts, and CSV) over the report selectors."""

@@ -1,0 +1,85 @@
+"""CSV exports of the reports: one row per arm (or per metric), the JSON's flat fields as columns."""
+
+import csv
+import io
+
+ARM_COLUMNS = (
+    "arm",
+    "variant",
+    "control",
+    "trials",
+    "successes",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "prob_best",
+    "expected_loss",
+    "prob_beats_control",
+    "uplift",
+    "uplift_ci_low",
+    "uplift_ci_high",
+    "weight",
+    "traffic_share",
+)
+OFF_POLICY_COLUMNS = ("naive", "ips", "snips", "snips_ci_low", "snips_ci_high")
+
+
+def experiment_csv(report: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        (
+            "experiment",
+            "slot",
+            "status",
+            "reward_metric",
+            "allocation_version",
+            *ARM_COLUMNS,
+            *OFF_POLICY_COLUMNS,
+        )
+    )
+    off_policy = {row["arm"]: row for row in report.get("off_policy", {}).get("arms", [])}
+    head = [report[k] for k in ("experiment", "slot", "status", "reward_metric", "allocation_version")]
+    for arm in report["arms"]:
+        ope_row = off_policy.get(arm["arm"], {})
+        writer.writerow(
+            head + [arm.get(c) for c in ARM_COLUMNS] + [ope_row.get(c) for c in OFF_POLICY_COLUMNS]
+        )
+    return out.getvalue()
+
+
+def program_csv(report: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("metric", "holdout", "program", "uplift", "ci_low", "ci_high"))
+    for name, metric in report["metrics"].items():
+        writer.writerow(
+            (
+                name,
+                metric["holdout"],
+                metric["program"],
+                metric["uplift"],
+                metric["ci_low"],
+                metric["ci_high"],
+            )
+        )
+    return out.getvalue()
+
+
+def experiment_list_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    columns = (
+        "key",
+        "slot",
+        "status",
+        "policy",
+        "reward_metric",
+        "allocation_version",
+        "started_at",
+        "winner",
+    )
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row[c] for c in columns])
+    return out.getvalue()
