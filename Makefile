@@ -35,7 +35,7 @@ lint: install
 	$(PY) manage.py makemigrations --check --dry-run -v0
 
 test-embedded: install
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest -q -n 2
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(PY) -m pytest -q -n 2 -m "not services"
 
 # Skipped (with a message) when PostgreSQL or Redis is not running, unless REQUIRE_SERVICES=1.
 test-services: install

@@ -5,7 +5,11 @@ Reads and writes never raise: without the cache a session simply has no signals.
 """
 
 import logging
+from functools import lru_cache
 
+import orjson
+import redis
+from django.conf import settings
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
@@ -15,13 +19,43 @@ MAX_CART = 50
 
 
 def _key(session_id: str) -> str:
-    return f"sig:{session_id}"
+    return f"{cache.key_prefix}:sig:{session_id}"
+
+
+@lru_cache(maxsize=1)
+def _redis() -> redis.Redis | None:
+    """One redis-py client per process when REDIS_URL is set.
+
+    Django's cache builds a new client object on every call, which cost more than the
+    read itself on the assignment hot path; signals are plain JSON, so no pickling either.
+    """
+    if not settings.REDIS_URL:
+        return None
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.2, socket_connect_timeout=0.2)
+
+
+def _get_many(keys: list[str]) -> dict[str, dict]:
+    client = _redis()
+    if client is None:
+        return cache.get_many(keys)
+    return {k: orjson.loads(v) for k, v in zip(keys, client.mget(keys), strict=True) if v is not None}
+
+
+def _set_many(values: dict[str, dict]) -> None:
+    client = _redis()
+    if client is None:
+        cache.set_many(values, timeout=SESSION_TTL_S)
+        return
+    with client.pipeline(transaction=False) as pipe:
+        for key, value in values.items():
+            pipe.set(key, orjson.dumps(value), ex=SESSION_TTL_S)
+        pipe.execute()
 
 
 def signals_read(session_id: str) -> dict:
     """``{"viewed": [[item_id, dwell_ms], ...], "cart": [...], "removed": [...]}``, empty on any failure."""
     try:
-        value = cache.get(_key(session_id))
+        value = _get_many([_key(session_id)]).get(_key(session_id))
     except Exception:
         log.warning("session store unavailable")
         return {}
@@ -62,14 +96,14 @@ def signals_update(events: list[dict]) -> None:
     if not by_session:
         return
     try:
-        current = cache.get_many([_key(s) for s in by_session])
+        current = _get_many([_key(s) for s in by_session])
         updated = {}
         for session_id, session_events in by_session.items():
             signals = current.get(_key(session_id)) or {}
             for event in sorted(session_events, key=lambda e: e["ts"]):
                 _apply(signals, event)
             updated[_key(session_id)] = signals
-        cache.set_many(updated, timeout=SESSION_TTL_S)
+        _set_many(updated)
     except Exception:
         # The ledger already holds the events; only personalisation of the next page suffers.
         log.warning("session store unavailable; %d sessions not updated", len(by_session))

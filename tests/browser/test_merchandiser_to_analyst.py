@@ -6,6 +6,7 @@ from experiments.models import Experiment
 from experiments.models.experiments import Status
 from experiments.services.allocations import allocations_recompute
 from experiments.services.experiments import experiment_conclude
+from experiments.services.posteriors import posteriors_update
 from experiments.services.storefront_keys import storefront_key_create
 from experiments.traffic_simulation import StorefrontClient, traffic_simulate
 from tests.experiments.conftest import storefront_build
@@ -58,9 +59,14 @@ def test_a_merchandiser_starts_an_experiment_and_an_analyst_sees_its_charts(
     assert Experiment.objects.get(key=EXPERIMENT_KEY).status == Status.RUNNING
 
     client = StorefrontClient(storefront_key_create(name="browser")[1], base_url=base)
-    traffic_simulate(
-        world=world, client=client, sessions=30, seed=7, every=10, on_every=lambda _: allocations_recompute()
-    )
+
+    def worker_and_beat(_stats=None) -> None:
+        # In services mode no worker runs here: do the worker's and the beat's jobs in-process.
+        posteriors_update()
+        allocations_recompute()
+
+    traffic_simulate(world=world, client=client, sessions=30, seed=7, every=10, on_every=worker_and_beat)
+    worker_and_beat()
 
     analyst = browser.new_page()
     _login(analyst, base, "ana", f"/reports/experiments/{EXPERIMENT_KEY}/")

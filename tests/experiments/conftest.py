@@ -1,7 +1,10 @@
 """A small but real storefront: synthetic catalog, history, trained models, running experiments."""
 
+import importlib
+
 import numpy as np
 import pytest
+from django.apps import apps as django_apps
 from rest_framework.test import APIClient
 
 from experiments.models import Slot, Variant
@@ -20,6 +23,9 @@ def storefront_build(*, n_items: int = WORLD_ITEMS, seed: int = 0):
     _items_store(world)
     _history_store(world, n_sessions=300, seed=seed)
     groups_ensure()
+    # Transactional tests flush the tables, data-migration rows included: put the slots back.
+    migration = importlib.import_module("experiments.migrations.0002_product_page_slots")
+    migration.slots_create(django_apps, None)
     experiments = []
     for slot in Slot.objects.filter(page="product"):
         legacy = Variant.objects.create(key=f"{slot.key}-legacy", slot=slot, algorithm="popularity")

@@ -38,7 +38,7 @@ def eager_tasks():
     celery_app.conf.task_always_eager = previous
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_end_to_end_in_process(api, storefront, rng, eager_tasks):
     traffic_post(api, storefront.catalog, rng, sessions=25)
     assert not Event.objects.filter(applied_at__isnull=True).exists()
@@ -101,7 +101,7 @@ def _wait_until_applied(proc, timeout_s: float = 90.0) -> None:
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_end_to_end_with_a_real_worker(api, storefront, rng, celery_worker_process, settings):
     assert not settings.CELERY_TASK_ALWAYS_EAGER
     assert connection.vendor == "postgresql"

@@ -42,7 +42,7 @@ def test_small_batches_give_the_same_posteriors_as_one_big_batch(api, storefront
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_updates_count_every_event_exactly_once(api, storefront, rng, no_enqueue):
     assert connection.vendor == "postgresql"
     traffic_post(api, storefront.catalog, rng, sessions=40)
