@@ -7,7 +7,7 @@ SESSIONS ?= 1500
 PG_URL ?= postgres://postgres@127.0.0.1:5432/controlplane
 SERVICES_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1
 
-.PHONY: install demo serve test test-embedded test-services lint bench services-up web worker beat clean
+.PHONY: movielens install demo serve test test-embedded test-services lint bench services-up web worker beat clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,9 @@ test-services: install
 		$(SERVICES_ENV) CELERY_QUEUE=test-$$$$ $(PY) -m pytest -q -n 2; \
 	elif [ "$$REQUIRE_SERVICES" = "1" ]; then echo "services required but not reachable"; exit 1; \
 	else echo "PostgreSQL/Redis not reachable: services tests not run (see README)"; fi
+
+movielens: install
+	test -f var/ml-100k/u.data || $(PY) -m reco_runtime.movielens_fetch var/ml-100k
 
 bench: install
 	$(PY) bench/bench_http.py
