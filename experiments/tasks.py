@@ -34,3 +34,11 @@ def allocations_recompute_task() -> int:
     """Fold the latest events first so the new weights see them, then recompute every running experiment."""
     posteriors_update()
     return allocations_recompute()
+
+
+@shared_task(acks_late=True, time_limit=3_600, soft_time_limit=3_300)
+def models_train_task(algorithms: list[str] | None = None) -> dict[str, str]:
+    """Retrain on the stored interactions (e.g. nightly from beat); new immutable versions each time."""
+    from experiments.services.training import models_train
+
+    return models_train(algorithms=algorithms)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 from django.db import transaction
+from tqdm import tqdm
 
 from experiments.models import Event, Item, ProgramSettings, Variant
 from experiments.serving.model_store import models_forget, registry
@@ -13,9 +14,11 @@ from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import ALGORITHMS
+from reco_runtime.training import HOLDOUT, holdout_metrics
 
 log = logging.getLogger(__name__)
 TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
+EVAL_USERS = 500
 
 
 def catalog_snapshot() -> Catalog:
@@ -63,16 +66,28 @@ def _variant_groups(algorithms: list[str] | None) -> dict[tuple[str, str], list[
     return groups
 
 
+def _model_fit(algorithm: str, params: dict, interactions: Interactions, catalog: Catalog, evaluate: bool):
+    """Fit on everything; with ``evaluate`` first fit on the older 80% and score the newest 20%."""
+    metrics: dict = {}
+    if evaluate and len(interactions) > 0:
+        train, test = interactions.split_temporal(holdout=HOLDOUT)
+        held_out = ALGORITHMS[algorithm](**params).fit(train, catalog)
+        metrics = holdout_metrics(held_out, train, test, eval_users=EVAL_USERS)
+    return ALGORITHMS[algorithm](**params).fit(interactions, catalog), metrics
+
+
 def models_train(
     *,
     algorithms: list[str] | None = None,
     repoint: bool = True,
+    evaluate: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
     """Train one model per distinct (algorithm, params) of the variants; return variant key -> version.
 
     With ``repoint`` every trained variant serves its new version from the next serving
-    refresh on; otherwise only variants that had no version yet get one.
+    refresh on; otherwise only variants that had no version yet get one. With ``evaluate``
+    the manifest records offline metrics on a temporal holdout (the admin shows them).
     """
     say = progress or (lambda message: None)
     catalog = catalog_snapshot()
@@ -81,13 +96,20 @@ def models_train(
     interactions = interactions_load(catalog)
     say(f"catalog {catalog_version}: {catalog.n_items} items, {len(interactions)} interactions")
     assigned: dict[str, str] = {}
-    for (algorithm, params_json), variants in _variant_groups(algorithms).items():
+    groups = _variant_groups(algorithms)
+    for (algorithm, params_json), variants in tqdm(
+        groups.items(), desc="train", unit="model", mininterval=1.0
+    ):
         params = json.loads(params_json)
-        model = ALGORITHMS[algorithm](**params).fit(interactions, catalog)
+        model, metrics = _model_fit(algorithm, params, interactions, catalog, evaluate)
         version = reg.publish(
-            model, params=params, data_window=interactions.window, metrics={}, catalog_version=catalog_version
+            model,
+            params=params,
+            data_window=interactions.window,
+            metrics=metrics,
+            catalog_version=catalog_version,
         )
-        say(f"trained {version} for {', '.join(v.key for v in variants)}")
+        say(f"trained {version} for {', '.join(v.key for v in variants)} {_metrics_text(metrics)}")
         for variant in variants:
             if repoint or not variant.model_version:
                 assigned[variant.key] = version
@@ -99,3 +121,9 @@ def models_train(
         serving_version_bump()
     models_forget()
     return assigned
+
+
+def _metrics_text(metrics: dict) -> str:
+    if not metrics:
+        return ""
+    return f"(holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"

@@ -83,3 +83,19 @@ def test_seed_demo_then_simulate_traffic_finds_leaders(settings, tmp_path):
     assert "40 sessions" in text
     assert "Leading variant per slot:" in text
     assert "pdp_similar" in text
+
+
+@pytest.mark.django_db
+def test_train_models_publishes_new_versions_with_offline_metrics(storefront):
+    from experiments.models import Variant
+    from experiments.serving.model_store import registry
+
+    before = Variant.objects.get(key="pdp_similar-legacy").model_version
+    out = io.StringIO()
+    call_command("train_models", "--algorithm", "popularity", stdout=out)
+    after = Variant.objects.get(key="pdp_similar-legacy").model_version
+    assert after != before
+    assert "24 variants now serve new model versions" in out.getvalue()
+    metrics = registry().manifest(after).metrics
+    assert 0.0 <= metrics["ndcg@10"] <= 1.0
+    assert metrics["eval_users"] > 0
