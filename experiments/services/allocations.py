@@ -6,7 +6,14 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from bandits import allocation_weights, expected_loss, prob_best, stopping_state
+from bandits import (
+    BanditError,
+    allocation_weights,
+    expected_loss,
+    prob_best,
+    stopping_state,
+    uplift_vs_control,
+)
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.serving.state import serving_version_bump
@@ -22,9 +29,19 @@ def _seed(experiment: Experiment) -> int:
     return (experiment.id * 1_000_003 + experiment.allocation_version) % (2**32)
 
 
-def _snapshot_arms(arms, stats, weights, pbest, loss) -> list[dict]:
+def _uplift_rows(post, arms, seed: int) -> list[dict]:
+    """Uplift vs control per arm; empty figures while the control has no data to divide by."""
+    control = next((i for i, a in enumerate(arms) if a.is_control), 0)
+    try:
+        return uplift_vs_control(post, control=control, draws=settings.ALLOCATION_DRAWS, seed=seed).rows()
+    except BanditError:
+        return [{} for _ in arms]
+
+
+def _snapshot_arms(arms, stats, weights, pbest, loss, uplift) -> list[dict]:
     return [
         {
+            **uplift[i],
             "arm": arm.key,
             "arm_id": arm.id,
             "variant": arm.variant.key,
@@ -87,7 +104,7 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     snapshot = PosteriorSnapshot.objects.create(
         experiment=experiment,
         allocation_version=experiment.allocation_version,
-        arms=_snapshot_arms(arms, stats, weights, pbest, loss),
+        arms=_snapshot_arms(arms, stats, weights, pbest, loss, _uplift_rows(post, arms, seed)),
         stopping={
             "stop": bool(stopping.stop),
             "reason": stopping.reason,

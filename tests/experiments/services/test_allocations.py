@@ -26,6 +26,10 @@ def test_allocation_moves_traffic_to_the_winner_keeps_the_floor_and_bumps_the_ve
     snapshot = PosteriorSnapshot.objects.get(experiment=experiment, allocation_version=version + 1)
     assert [a["arm"] for a in snapshot.arms] == ["A", "B"]
     assert snapshot.arms[1]["prob_best"] > 0.99
+    assert snapshot.arms[0]["uplift"] is None
+    assert snapshot.arms[1]["uplift_ci_low"] < snapshot.arms[1]["uplift"] < snapshot.arms[1]["uplift_ci_high"]
+    assert snapshot.arms[1]["uplift"] == pytest.approx(250 / 90 - 1, rel=0.1)
+    assert snapshot.arms[1]["prob_beats_control"] > 0.99
     assert snapshot.stopping["winner"] == "B"
 
 
@@ -83,3 +87,26 @@ def test_discounting_lets_the_bandit_follow_a_rate_that_reversed(storefront):
     allocations_recompute(experiment_ids=[experiment.id])
     discounted = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
     assert discounted["A"] > 0.9
+
+
+@pytest.mark.django_db
+def test_a_revenue_experiment_allocates_on_revenue_per_impression(storefront):
+    experiment = Experiment.objects.get(key="pdp-accessories-test")
+    Experiment.objects.filter(pk=experiment.pk).update(reward_metric="revenue", burn_in=0)
+    experiment.refresh_from_db()
+    import math
+
+    # A buys more often but cheaply; B buys a little less often but four times the basket.
+    for arm, (purchases, value) in zip(
+        experiment.arms.order_by("key"), ((200, 10.0), (150, 40.0)), strict=True
+    ):
+        Posterior.objects.filter(arm=arm).update(
+            trials=10_000,
+            purchases=purchases,
+            revenue_sum=purchases * value,
+            log_revenue_sum=purchases * math.log(value),
+            log_revenue_sq_sum=purchases * math.log(value) ** 2 + 1.0,
+        )
+    allocations_recompute(experiment_ids=[experiment.id])
+    weights = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
+    assert weights["B"] > 0.9
