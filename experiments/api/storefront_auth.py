@@ -6,6 +6,7 @@ usable keys' hashes, refreshed with the serving version, so verification is one 
 
 import time
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.crypto import KeyGenerator
 
@@ -40,3 +41,18 @@ class StorefrontKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return KEYWORD
+
+
+class StorefrontKeyScheme(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular how storefront keys travel (``Authorization: Api-Key <key>``)."""
+
+    target_class = StorefrontKeyAuthentication
+    name = "StorefrontKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Send `Api-Key <key>` (see create_storefront_key).",
+        }

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from experiments.models import Event
 from tests.experiments.storefront_helpers import decisions_for, event, events_post
@@ -121,3 +122,37 @@ def test_events_update_the_sessions_signals(api, storefront):
     assert signals["viewed"] == [[a, 40_000.0]]
     assert signals["cart"] == [a]
     assert signals["removed"] == [b]
+
+
+@pytest.mark.django_db
+def test_a_database_outage_is_a_503_with_retry_after_never_a_silent_202(api, storefront, monkeypatch):
+    from django.db import OperationalError
+
+    from experiments.services import events as events_service
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(events_service, "insert_new_returning", down)
+    response = events_post(api, [event("view", item_id=str(storefront.catalog.item_ids[0]))])
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.django_db
+def test_a_late_click_inside_the_attribution_window_still_counts(api, storefront, settings):
+    from experiments.models import Posterior
+    from experiments.services.posteriors import posteriors_update
+
+    decision = decisions_for(api, slots=["pdp_similar"])[0]
+    late = (datetime.now(UTC) + timedelta(seconds=settings.ATTRIBUTION_WINDOW_S - 3600)).isoformat()
+    item = decision["items"][0]["item_id"]
+    events_post(api, [event("impression", decision_id=decision["decision_id"])])
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=settings.ATTRIBUTION_WINDOW_S - 3590)):
+        body = events_post(
+            api, [event("click", decision_id=decision["decision_id"], item_id=item, ts=late)]
+        ).json()
+    assert body["accepted"] == 1
+    posteriors_update()
+    assert sum(Posterior.objects.values_list("clicks", flat=True)) == 1
