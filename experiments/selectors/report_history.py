@@ -18,10 +18,10 @@ METRIC_NOUN = {
 
 
 def _even_split_words(saved: float, noun: str, n_arms: int) -> str:
-    split = "50/50" if n_arms == 2 else f"even {n_arms}-way"
+    split = "a 50/50" if n_arms == 2 else f"an even {n_arms}-way"
     if saved >= 0:
-        return f"{saved:,.0f} more {noun} than a {split} test"
-    return f"{-saved:,.0f} fewer {noun} than a {split} test (the bandit is still exploring)"
+        return f"{saved:,.0f} more {noun} than {split} test"
+    return f"{-saved:,.0f} fewer {noun} than {split} test (the bandit is still exploring)"
 
 
 def history_section(experiment, arms, arm_rows: list[dict]) -> dict:
