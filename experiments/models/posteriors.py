@@ -7,15 +7,14 @@ from .experiments import Arm, Experiment
 OUTCOME_FIELDS = ("clicks", "add_to_carts", "purchases")
 
 
-class Posterior(models.Model):
-    """Sufficient statistics of one arm's reward model (one row per arm, locked while updated).
+class ArmStatistics(models.Model):
+    """The sufficient statistics every reward model of an arm is built from.
 
     ``trials`` counts decisions shown (exposures); ``clicks`` etc. count decisions with at
     least one such outcome, so each is a Bernoulli success count over ``trials``.
     Revenue keeps the sums a zero-inflated revenue model needs.
     """
 
-    arm = models.OneToOneField(Arm, on_delete=models.CASCADE, related_name="posterior")
     trials = models.BigIntegerField(default=0)
     clicks = models.BigIntegerField(default=0)
     add_to_carts = models.BigIntegerField(default=0)
@@ -24,13 +23,22 @@ class Posterior(models.Model):
     revenue_sq_sum = models.FloatField(default=0.0)
     log_revenue_sum = models.FloatField(default=0.0)
     log_revenue_sq_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        abstract = True
+
+
+class Posterior(ArmStatistics):
+    """One arm's statistics over the whole experiment (one row per arm, locked while updated)."""
+
+    arm = models.OneToOneField(Arm, on_delete=models.CASCADE, related_name="posterior")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"posterior {self.arm}"
 
 
-class PosteriorEpoch(models.Model):
+class PosteriorEpoch(ArmStatistics):
     """One arm's sufficient statistics within one allocation epoch (decisions served at that version).
 
     Reports stratify by epoch so that weights moving while the base rate drifts cannot
@@ -39,14 +47,6 @@ class PosteriorEpoch(models.Model):
 
     arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="epochs")
     allocation_version = models.PositiveIntegerField()
-    trials = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    add_to_carts = models.BigIntegerField(default=0)
-    purchases = models.BigIntegerField(default=0)
-    revenue_sum = models.FloatField(default=0.0)
-    revenue_sq_sum = models.FloatField(default=0.0)
-    log_revenue_sum = models.FloatField(default=0.0)
-    log_revenue_sq_sum = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [
