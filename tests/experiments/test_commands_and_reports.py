@@ -99,3 +99,24 @@ def test_train_models_publishes_new_versions_with_offline_metrics(storefront):
     metrics = registry().manifest(after).metrics
     assert 0.0 <= metrics["ndcg@10"] <= 1.0
     assert metrics["eval_users"] > 0
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_documents_the_storefront_contract(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert {"/api/v1/assignments", "/api/v1/events"} <= set(schema["paths"])
+    assert "StorefrontKey" in schema["components"]["securitySchemes"]
+    event_fields = schema["components"]["schemas"]["Event"]["properties"]
+    assert {
+        "event_id",
+        "type",
+        "ts",
+        "session_id",
+        "decision_id",
+        "item_id",
+        "value",
+        "dwell_ms",
+        "items",
+    } <= set(event_fields)
