@@ -10,12 +10,19 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from experiments.serving.decision_tokens import DecisionPayload, decision_key_new, session_hash, token_sign
+from experiments.serving.decision_tokens import (
+    DecisionPayload,
+    decision_key_new,
+    decision_keys_new,
+    session_hash,
+    token_sign,
+)
 from experiments.serving.hashing import arm_index_pick, unit_uniform
 from experiments.serving.model_store import catalog_current, model_for
 from experiments.serving.session_store import signals_read
 from experiments.serving.state import ServingState, SlotState, VariantState
 from reco_runtime.catalog import Catalog
+from reco_runtime.models.base import Recommender
 from reco_runtime.request import RecRequest, SessionSignals
 
 log = logging.getLogger(__name__)
@@ -75,26 +82,33 @@ def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonc
     )
 
 
-def _items_from(variant: VariantState | None, catalog_version: str, request: RecRequest) -> tuple:
+def _model(variant: VariantState | None, catalog_version: str) -> Recommender:
     if variant is None or not variant.model_version:
         raise LookupError("no trained model for this variant")
     model = model_for(variant.model_version, catalog_version)
     if model is None:
         raise LookupError(f"model {variant.model_version} is not loadable")
-    return model.recommend(request)
+    return model
 
 
 class SlotServer:
-    """Serves the slots of one request in order, so later slots skip items earlier ones showed."""
+    """Serves the slots of one request in order, so later slots skip items earlier ones showed.
 
-    def __init__(self, state: ServingState, data: AssignmentInput) -> None:
+    Given the page's ``slot_keys`` up front, it picks every slot's arm first; a model that serves
+    several slots of the page computes its candidates once (``Recommender.page_candidates``, with
+    room for everything the page can exclude), and each of those slots takes its first ``k``
+    candidates not shown yet (``Recommender.recommend_from``).
+    """
+
+    def __init__(self, state: ServingState, data: AssignmentInput, slot_keys: tuple[str, ...] = ()) -> None:
         self.state = state
         self.data = data
         self.catalog = catalog_current(state.catalog_version)
         self.key = settings.DECISION_SIGNING_KEY.encode()
         self.session_hash = session_hash(data.session_id)
         self.served_at = int(time.time())
-        self.request_nonce = decision_key_new()
+        self._keys = decision_keys_new(len(slot_keys) + 1)
+        self.request_nonce = self._keys.pop()
         unit = data.user_id or data.session_id
         self.in_holdout = unit_uniform(unit, HOLDOUT_SALT, 0) < state.holdout_share
         self.exclude: set[int] = set()
@@ -106,16 +120,48 @@ class SlotServer:
             self.exclude.update(self.signals.cart)
             if self.product is not None:
                 self.exclude.add(self.product)
+        self._base_exclude = frozenset(self.exclude)
+        self._picks: dict[str, _Pick] = {}
+        self._uses: dict[str, int] = {}
+        self._shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._page_k = 0
+        self._plan(slot_keys)
 
-    def _request(self, k: int) -> RecRequest:
+    def _plan(self, slot_keys: tuple[str, ...]) -> None:
+        """Pick every slot's arm and count the slots each model serves on this page."""
+        for slot_key in slot_keys:
+            slot = self.state.slots.get(slot_key)
+            if slot is None:
+                continue
+            pick = self._picks.get(slot_key) or _pick(slot, self.data, self.in_holdout, self.request_nonce)
+            self._picks[slot_key] = pick
+            self._page_k += self.data.k or slot.default_k
+            version = pick.variant.model_version if pick.variant else ""
+            if version:
+                self._uses[version] = self._uses.get(version, 0) + 1
+
+    def _request(self, k: int, exclude: frozenset[int] | None = None) -> RecRequest:
         return RecRequest(
             k=k,
             user_id=self.data.user_id,
             product=self.product,
             signals=self.signals,
-            exclude=frozenset(self.exclude),
+            exclude=frozenset(self.exclude) if exclude is None else exclude,
             device=self.data.device,
         )
+
+    def _items(self, variant: VariantState | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.catalog is None:
+            raise LookupError("no catalog loaded")
+        model = _model(variant, self.state.catalog_version)
+        version = variant.model_version
+        if self._uses.get(version, 0) < 2:
+            return model.recommend(self._request(k))
+        candidates = self._shared.get(version)
+        if candidates is None:
+            request = self._request(k, self._base_exclude)
+            candidates = self._shared[version] = model.page_candidates(request, max(k, self._page_k))
+        return model.recommend_from(candidates, k, self.exclude)
 
     def serve(self, slot_key: str) -> dict:
         slot = self.state.slots.get(slot_key)
@@ -125,12 +171,10 @@ class SlotServer:
                 "error": {"code": "unknown_slot", "detail": "No active slot with this key."},
             }
         k = self.data.k or slot.default_k
-        pick = _pick(slot, self.data, self.in_holdout, self.request_nonce)
+        pick = self._picks.get(slot_key) or _pick(slot, self.data, self.in_holdout, self.request_nonce)
         fallback = False
         try:
-            if self.catalog is None:
-                raise LookupError("no catalog loaded")
-            indices, scores = _items_from(pick.variant, self.state.catalog_version, self._request(k))
+            indices, scores = self._items(pick.variant, k)
         except Exception as exc:
             log.warning("slot %s variant %s failed (%s); serving fallback", slot_key, pick.variant, exc)
             fallback = True
@@ -142,16 +186,20 @@ class SlotServer:
         try:
             if self.catalog is None:
                 raise LookupError("no catalog loaded")
-            return _items_from(slot.fallback, self.state.catalog_version, self._request(k))
+            return _model(slot.fallback, self.state.catalog_version).recommend(self._request(k))
         except Exception:
             log.exception("fallback of slot %s failed too; serving no items", slot.key)
             return np.empty(0, dtype=np.int64), np.empty(0)
 
     def _decision(self, slot: SlotState, pick: _Pick, fallback: bool, indices, scores) -> dict:
-        item_ids = [str(self.catalog.item_ids[i]) for i in indices] if len(indices) else []
-        self.exclude.update(int(i) for i in indices)
+        if len(indices):
+            item_ids = self.catalog.item_ids[indices].tolist()
+            rounded = np.round(np.asarray(scores, dtype=np.float64), 6).tolist()
+            self.exclude.update(np.asarray(indices).tolist())
+        else:
+            item_ids, rounded = [], []
         payload = DecisionPayload(
-            decision_key=decision_key_new(),
+            decision_key=self._keys.pop() if self._keys else decision_key_new(),
             slot_id=slot.id,
             experiment_id=pick.experiment_id,
             arm_id=pick.arm_id,
@@ -170,8 +218,8 @@ class SlotServer:
             "propensity": payload.propensity,
             "fallback": fallback,
             "items": [
-                {"item_id": item, "score": round(float(s), 6), "rank": r}
-                for r, (item, s) in enumerate(zip(item_ids, scores, strict=False), start=1)
+                {"item_id": item, "score": s, "rank": r}
+                for r, item, s in zip(range(1, len(item_ids) + 1), item_ids, rounded, strict=False)
             ],
         }
 
@@ -180,6 +228,6 @@ def assignments_create(*, state: ServingState, data: AssignmentInput) -> dict:
     """Serve every asked slot (or all active slots of the page); one slot's failure never fails the rest."""
     started = time.perf_counter()
     slot_keys = data.slots if data.slots is not None else state.pages.get(data.page, ())
-    server = SlotServer(state, data)
+    server = SlotServer(state, data, tuple(slot_keys))
     decisions = [server.serve(key) for key in slot_keys]
     return {"decisions": decisions, "served_in_ms": round((time.perf_counter() - started) * 1000, 3)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import numpy as np
 
 _EMPTY_I = np.zeros(0, dtype=np.int32)
@@ -31,16 +33,17 @@ def top_k(
         part = np.argsort(-scores, kind="stable")
     items = cands[part]
     if exclude:
-        keep = _first_allowed(items, k, exclude)
+        keep = first_allowed(items, k, exclude)
         part, items = part[keep], items[keep]
     return items[:k].astype(np.int32, copy=False), scores[part[:k]].astype(np.float32, copy=False)
 
 
-def _first_allowed(items: np.ndarray, k: int, exclude: frozenset[int]) -> list[int]:
+def first_allowed(items: np.ndarray, k: int, exclude: AbstractSet[int]) -> list[int]:
     """Positions of the first ``k`` items not in ``exclude`` (a plain loop that stops early: for
     k + a few dozen items it beats any vectorised set test)."""
     keep: list[int] = []
-    for pos, item in enumerate(items.tolist()):
+    # At most len(exclude) items can be skipped, so the first k + len(exclude) always suffice.
+    for pos, item in enumerate(items[: k + len(exclude)].tolist()):
         if item not in exclude:
             keep.append(pos)
             if len(keep) == k:
@@ -52,7 +55,7 @@ def backfill(
     items: np.ndarray,
     scores: np.ndarray,
     k: int,
-    exclude: frozenset[int],
+    exclude: AbstractSet[int],
     pool: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill a short result up to ``k`` from ``pool`` (item indices, best first, e.g. bestsellers).
@@ -113,6 +116,6 @@ def sorted_top_k(
     need = k + len(exclude)
     items, scores = np.asarray(items[:need]), np.asarray(scores[:need])
     if exclude:
-        keep = _first_allowed(items, k, exclude)
+        keep = first_allowed(items, k, exclude)
         items, scores = items[keep], scores[keep]
     return items[:k].astype(np.int32, copy=False), scores[:k].astype(np.float32, copy=False)

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -124,6 +125,35 @@ class Recommender:
         if request.product is not None:
             exclude = exclude | {request.product}
         return self._candidates(request, n, exclude)
+
+    def page_candidates(self, request: RecRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The variant's own best ``n`` items for ``request`` (as ``candidates``, with the checks
+        of ``recommend``), to serve several slots of one page with ``recommend_from``: the
+        model's work is done once per page instead of once per slot.
+
+        ``n`` should be at least any slot's ``k`` plus the number of items the page may exclude
+        beyond ``request.exclude`` before that slot (e.g. the sum of the page's ``k``), so
+        filtering never leaves a slot short of the model's own items."""
+        if self.catalog is None:
+            raise RecoError(f"{self.algorithm}: page_candidates() before fit() or load()")
+        if request.max_item() >= self.catalog.n_items:
+            raise RecoError(f"request references item {request.max_item()} outside the catalog")
+        return self.candidates(request, n)
+
+    def recommend_from(
+        self, candidates: tuple[np.ndarray, np.ndarray], k: int, exclude: AbstractSet[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``recommend`` for one slot from ``page_candidates``: the first ``k`` candidates not in
+        ``exclude`` (which must hold the page's product and everything the candidates' request
+        excluded, plus what earlier slots showed), back-filled from the bestsellers.
+        Same guarantees: unique items, none excluded, at most ``k``, scores descending."""
+        items, scores = candidates
+        if exclude:
+            keep = _ranking.first_allowed(items, k, exclude)
+            items, scores = items[keep], scores[keep]
+        else:
+            items, scores = items[:k], scores[:k]
+        return _ranking.backfill(items, scores, k, exclude, self.fallback)
 
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
