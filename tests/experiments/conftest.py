@@ -13,6 +13,7 @@ from experiments.services.experiments import ArmSpec, experiment_create, experim
 from experiments.services.storefront_keys import storefront_key_create
 from experiments.services.training import models_train
 from reco_runtime.synthetic import world_generate
+from tests.experiments.worker_process import celery_worker_process  # noqa: F401  (a fixture)
 
 WORLD_ITEMS = 400
 

@@ -1,10 +1,6 @@
 """Storefront -> events -> posteriors, end to end: eagerly in-process, and with a real Celery worker."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,8 +10,6 @@ from controlplane.celery import app as celery_app
 from experiments.models import Event, Posterior, PosteriorEpoch
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from tests.experiments.storefront_helpers import traffic_post
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _assert_posteriors_match_ledger() -> None:
@@ -43,50 +37,6 @@ def test_end_to_end_in_process(api, storefront, rng, eager_tasks):
     traffic_post(api, storefront.catalog, rng, sessions=25)
     assert not Event.objects.filter(applied_at__isnull=True).exists()
     _assert_posteriors_match_ledger()
-
-
-def _worker_env() -> dict:
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    return env
-
-
-@pytest.fixture
-def celery_worker_process(settings):
-    """A real ``celery worker`` process on the test database, consuming this run's queue."""
-    queue = celery_app.conf.task_default_queue
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "controlplane",
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=REPO,
-        env=_worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _wait_until_applied(proc, timeout_s: float = 90.0) -> None:
