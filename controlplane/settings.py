@@ -164,6 +164,8 @@ ATTRIBUTION_WINDOW_S = env_float("ATTRIBUTION_WINDOW_S", 86_400.0, low=60.0, hig
 EVENT_MAX_FUTURE_SKEW_S = env_float("EVENT_MAX_FUTURE_SKEW_S", 300.0, low=0.0, high=86_400.0)
 EVENT_MAX_AGE_S = env_float("EVENT_MAX_AGE_S", 7 * 86_400.0, low=3_600.0, high=365 * 86_400.0)
 SERVING_REFRESH_S = env_float("SERVING_REFRESH_S", 1.0, low=0.0, high=600.0)
+# Requests per second one storefront key may make (per key, all web processes together); 0 = no limit.
+STOREFRONT_RATE_PER_S = int(env_float("STOREFRONT_RATE_PER_S", 20_000, low=0, high=10_000_000))
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 ALLOCATION_DRAWS = int(env_float("ALLOCATION_DRAWS", 20_000, low=1_000, high=1_000_000))
 

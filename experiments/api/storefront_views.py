@@ -16,20 +16,27 @@ from .assignment_input import assignment_input_parse
 from .errors import ApiError
 from .parsing import OrjsonParser, OrjsonRenderer, require_object
 from .storefront_auth import StorefrontKeyAuthentication
+from .throttling import StorefrontKeyThrottle
 
 RETRY_AFTER_S = 5
+
+
+# Errors every storefront call can answer: a bad body, a missing or unknown key, a body over 1 MB.
+STOREFRONT_ERRORS = {400: schemas.ErrorSerializer, 401: schemas.ErrorSerializer, 413: schemas.ErrorSerializer}
 
 
 class StorefrontApi(APIView):
     authentication_classes = [StorefrontKeyAuthentication]
     permission_classes = [IsAuthenticated]
+    throttle_classes = [StorefrontKeyThrottle]
     parser_classes = [OrjsonParser]
     renderer_classes = [OrjsonRenderer]
 
 
 class AssignmentCreateApi(StorefrontApi):
     @extend_schema(
-        request=schemas.AssignmentInputSerializer, responses={200: schemas.AssignmentOutputSerializer}
+        request=schemas.AssignmentInputSerializer,
+        responses={200: schemas.AssignmentOutputSerializer, **STOREFRONT_ERRORS},
     )
     def post(self, request):
         data = assignment_input_parse(require_object(request.data))
@@ -38,7 +45,12 @@ class AssignmentCreateApi(StorefrontApi):
 
 class EventBatchApi(StorefrontApi):
     @extend_schema(
-        request=schemas.EventBatchInputSerializer, responses={202: schemas.EventBatchOutputSerializer}
+        request=schemas.EventBatchInputSerializer,
+        responses={
+            202: schemas.EventBatchOutputSerializer,
+            **STOREFRONT_ERRORS,
+            503: schemas.ErrorSerializer,
+        },
     )
     def post(self, request):
         body = require_object(request.data)

@@ -23,7 +23,7 @@ def _key(session_id: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _redis() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
     """One redis-py client per process when REDIS_URL is set.
 
     Django's cache builds a new client object on every call, which cost more than the
@@ -35,14 +35,14 @@ def _redis() -> redis.Redis | None:
 
 
 def _get_many(keys: list[str]) -> dict[str, dict]:
-    client = _redis()
+    client = redis_client()
     if client is None:
         return cache.get_many(keys)
     return {k: orjson.loads(v) for k, v in zip(keys, client.mget(keys), strict=True) if v is not None}
 
 
 def _set_many(values: dict[str, dict]) -> None:
-    client = _redis()
+    client = redis_client()
     if client is None:
         cache.set_many(values, timeout=SESSION_TTL_S)
         return
