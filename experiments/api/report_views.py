@@ -14,6 +14,11 @@ from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
 
+from .schemas import ErrorSerializer
+
+# No session, or a user without the view permission: 403 (session auth sends no challenge, so never 401).
+REPORT_ERRORS = {403: ErrorSerializer}
+
 
 class CanViewExperiments(permissions.BasePermission):
     message = "Reports are for analysts and merchandisers."
@@ -30,7 +35,10 @@ class ReportApi(APIView):
 
 class ExperimentListApi(ReportApi):
     @extend_schema(
-        responses={200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True)}
+        responses={
+            200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True),
+            **REPORT_ERRORS,
+        }
     )
     def get(self, request):
         return Response(experiment_list())
@@ -38,7 +46,11 @@ class ExperimentListApi(ReportApi):
 
 class ExperimentReportApi(ReportApi):
     @extend_schema(
-        responses={200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()})}
+        responses={
+            200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()}),
+            **REPORT_ERRORS,
+            404: ErrorSerializer,
+        }
     )
     def get(self, request, key: str):
         experiment = get_object_or_404(Experiment.objects.select_related("slot", "winner"), key=key)
@@ -47,7 +59,10 @@ class ExperimentReportApi(ReportApi):
 
 class ProgramReportApi(ReportApi):
     @extend_schema(
-        responses={200: inline_serializer("ProgramReport", {"holdout_share": serializers.FloatField()})}
+        responses={
+            200: inline_serializer("ProgramReport", {"holdout_share": serializers.FloatField()}),
+            **REPORT_ERRORS,
+        }
     )
     def get(self, request):
         return Response(program_report_build())

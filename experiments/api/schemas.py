@@ -8,19 +8,28 @@ describe the same fields for drf-spectacular and API clients.
 from rest_framework import serializers
 
 
+class ErrorSerializer(serializers.Serializer):
+    """Every API error: a stable ``code``, a human ``detail``, the ``field`` at fault when there is one."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
+    errors = serializers.DictField(required=False)
+
+
 class ContextSerializer(serializers.Serializer):
-    page = serializers.CharField(required=False, default="product")
-    product_id = serializers.CharField(required=False, allow_null=True)
-    cart = serializers.ListField(child=serializers.CharField(), required=False)
-    device = serializers.CharField(required=False, allow_null=True)
+    page = serializers.CharField(required=False, default="product", max_length=32)
+    product_id = serializers.CharField(required=False, allow_null=True, max_length=64)
+    cart = serializers.ListField(child=serializers.CharField(min_length=1), required=False, max_length=100)
+    device = serializers.CharField(required=False, allow_null=True, max_length=32)
 
 
 class AssignmentInputSerializer(serializers.Serializer):
-    session_id = serializers.CharField(max_length=128)
+    session_id = serializers.CharField(min_length=1, max_length=128)
     user_id = serializers.CharField(max_length=128, required=False, allow_null=True)
-    slots = serializers.ListField(child=serializers.CharField(), required=False, max_length=50)
+    slots = serializers.ListField(child=serializers.CharField(min_length=1), required=False, max_length=50)
     context = ContextSerializer(required=False)
-    k = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    k = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
 
 
 class ItemSerializer(serializers.Serializer):
@@ -51,22 +60,27 @@ class AssignmentOutputSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.Serializer):
-    event_id = serializers.CharField(max_length=128)
+    event_id = serializers.CharField(min_length=1, max_length=128)
     type = serializers.ChoiceField(
         choices=["impression", "view", "click", "add_to_cart", "remove_from_cart", "purchase"]
     )
     ts = serializers.DateTimeField()
-    session_id = serializers.CharField(max_length=128)
+    session_id = serializers.CharField(min_length=1, max_length=128)
     user_id = serializers.CharField(max_length=128, required=False, allow_null=True)
     decision_id = serializers.CharField(required=False, allow_null=True)
     item_id = serializers.CharField(max_length=64, required=False, allow_null=True)
-    value = serializers.FloatField(required=False, allow_null=True, min_value=0)
-    dwell_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    items = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    value = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1e9)
+    dwell_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=86_400_000)
+    items = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=64),
+        required=False,
+        allow_null=True,
+        max_length=200,
+    )
 
 
 class EventBatchInputSerializer(serializers.Serializer):
-    events = EventSerializer(many=True, max_length=1000)
+    events = serializers.ListField(child=EventSerializer(), max_length=1000)
 
 
 class RejectedEventSerializer(serializers.Serializer):

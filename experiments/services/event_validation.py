@@ -59,6 +59,9 @@ def _string(raw: dict, field: str, *, required: bool, max_len: int) -> str:
         raise EventInvalid(field, "not_a_string")
     if len(value) > max_len:
         raise EventInvalid(field, "too_long")
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL: storing it would fail the whole batch, not this event.
+        raise EventInvalid(field, "invalid_character")
     return value
 
 
@@ -99,7 +102,7 @@ def _items(raw: dict) -> list[str] | None:
         return None
     if not isinstance(value, list) or len(value) > MAX_ITEMS:
         raise EventInvalid("items", "not_a_list" if not isinstance(value, list) else "too_many")
-    if not all(isinstance(i, str) and 0 < len(i) <= MAX_ITEM_ID_LEN for i in value):
+    if not all(isinstance(i, str) and 0 < len(i) <= MAX_ITEM_ID_LEN and "\x00" not in i for i in value):
         raise EventInvalid("items", "invalid_item_id")
     return value
 
