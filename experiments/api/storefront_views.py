@@ -22,7 +22,12 @@ RETRY_AFTER_S = 5
 
 
 # Errors every storefront call can answer: a bad body, a missing or unknown key, a body over 1 MB.
-STOREFRONT_ERRORS = {400: schemas.ErrorSerializer, 401: schemas.ErrorSerializer, 413: schemas.ErrorSerializer}
+STOREFRONT_ERRORS = {
+    400: schemas.ErrorSerializer,
+    401: schemas.ErrorSerializer,
+    413: schemas.ErrorSerializer,
+    429: schemas.ErrorSerializer,
+}
 
 
 class StorefrontApi(APIView):
