@@ -9,7 +9,9 @@ is no looser than the plain-Python validators).
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -42,6 +44,17 @@ FUZZ = settings(
 
 storefront_ops = schema.include(path_regex=r"^/api/v1/(assignments|events)$", method="POST")
 analyst_ops = schema.include(path_regex=r"^/api/v1/experiments/$", method="GET")
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Like Django's test client: a request must not close the connection that holds the test's
+    transaction (on PostgreSQL that closes it for real and every later query fails)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
