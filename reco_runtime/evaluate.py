@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -100,8 +100,8 @@ def user_cases(train: Interactions, test: Interactions, k: int) -> list[Case]:
     cases = []
     for u, target in sorted(test_items.items()):
         history = train_items.get(u, [])
-        target = frozenset(target - set(history))
-        if not target:
+        fresh = frozenset(target - set(history))
+        if not fresh:
             continue
         recent = list(dict.fromkeys(reversed(history)))[:HISTORY_VIEWS][::-1]
         request = RecRequest(
@@ -111,7 +111,7 @@ def user_cases(train: Interactions, test: Interactions, k: int) -> list[Case]:
             signals=SessionSignals(viewed=tuple((i, 0.0) for i in recent)),
             exclude=frozenset(history),
         )
-        cases.append(Case(request, target))
+        cases.append(Case(request, fresh))
     return cases
 
 
@@ -120,7 +120,7 @@ def variants_fit(
     catalog: Catalog,
     variants: Iterable[str],
     *,
-    params: dict[str, dict] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
 ) -> dict[str, Recommender]:
     """Fit each named variant on ``train``; ``params`` maps a variant to its constructor params."""
@@ -135,7 +135,7 @@ def variants_fit(
 
 def models_evaluate(
     models: dict[str, Recommender], cases: Sequence[Case], k: int, n_items: int, *, suffix: str = ""
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """One metrics row per model: {"variant", "recall", "ndcg", "coverage", "train_s"}."""
     rows = []
     targets = [c.targets for c in cases]
@@ -153,9 +153,9 @@ def evaluate_interactions(
     *,
     k: int = 10,
     variants: Iterable[str] = OFFLINE_VARIANTS,
-    params: dict[str, dict] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The DESIGN.md protocol on any interaction log: temporal split, fit, score."""
     train, test = interactions.split_temporal(holdout=HOLDOUT)
     models = variants_fit(train, catalog, variants, params=params, progress=progress)
@@ -170,10 +170,10 @@ def synthetic_evaluate(
     n_sessions: int = 20_000,
     seed: int = 0,
     variants: Iterable[str] = OFFLINE_VARIANTS,
-    params: dict[str, dict] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
     ctr_shoppers: int = 0,
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Known-user protocol on a synthetic history, plus the ``@cold`` cut of new anonymous
     sessions; and, with ``ctr_shoppers``, the online rates of ``online_ctr`` for models refitted
     on the whole history. Returns (offline rows, online rows)."""
@@ -216,7 +216,7 @@ def cold_cases(log: EventLog, catalog: Catalog, k: int, *, shown: int = 2) -> li
 
 def online_ctr(
     models: dict[str, Recommender], world: World, *, n_shoppers: int, rng: np.random.Generator, k: int = 10
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Expected click, add-to-cart and revenue rates of each model's slate on live synthetic
     shoppers (``synthetic.shopper_reacts``): each shopper lands on a product page after 0-3
     earlier views, every model answers the same request. Per model:
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     start = time.perf_counter()
-    online: list[dict] = []
+    online: list[dict[str, Any]] = []
     try:
         if args.movielens:
             from reco_runtime.movielens import read_movielens
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print(rows: list[dict], online: list[dict], *, as_json: bool) -> None:
+def _print(rows: list[dict[str, Any]], online: list[dict[str, Any]], *, as_json: bool) -> None:
     """Offline rows as a JSON list (one line) or a table; online rates, if any, after them."""
     if as_json:
         print(json.dumps(rows))

@@ -39,7 +39,7 @@ class Interactions:
 
     def __post_init__(self) -> None:
         m = len(self.user_idx)
-        coerced = {
+        coerced: dict[str, np.ndarray] = {
             "user_idx": np.asarray(self.user_idx, dtype=np.int32),
             "item_idx": np.asarray(self.item_idx, dtype=np.int32),
             "weight": np.asarray(self.weight, dtype=np.float32),

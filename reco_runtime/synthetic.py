@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class EventLog:
     session_ids: list[str]
     dwell_ms: np.ndarray
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[object]:
         return iter((self.user_ids, self.item_ids, self.types, self.ts))
 
     def __len__(self) -> int:
@@ -391,7 +392,7 @@ def world_history(world: World, *, n_sessions: int, rng: np.random.Generator, n_
         lag = 1.0 - (e + 0.5) / n_epochs
         pop = world.item_popularity - world.affinity.new_item_boost * world.is_new - world.item_trend * lag
         listings.append((_listings(world, pop, old), pop))
-    cols: dict[str, list] = {k: [] for k in ("user", "item", "type", "ts", "session", "dwell")}
+    cols: dict[str, list[Any]] = {k: [] for k in ("user", "item", "type", "ts", "session", "dwell")}
     starts = np.sort(world.t_end - window + rng.random(n_sessions) * (window - 3600.0))
     for s, t0 in enumerate(starts.tolist()):
         if rng.random() < world.affinity.anonymous_share:

@@ -78,7 +78,7 @@ class Als(Recommender):
         item_factors = np.ascontiguousarray(_to_numpy(model.item_factors), dtype=np.float32)
         self.user_factors = np.ascontiguousarray(_to_numpy(model.user_factors), dtype=np.float32)
         self.user_ids = interactions.user_ids
-        self._user_index = None
+        self._user_index: dict[str, int] | None = None
         # Items nobody interacted with keep ALS's random initial factors: noise, so they are
         # neither candidates nor fold-in seeds.
         trained = np.bincount(interactions.item_idx, minlength=interactions.n_items) > 0
@@ -108,7 +108,7 @@ class Als(Recommender):
         if user_id is None:
             return None
         if self._user_index is None:  # built on first use, not at load, so loading stays cheap
-            self._user_index = {u: j for j, u in enumerate(self.user_ids.tolist())}
+            self._user_index = {str(u): j for j, u in enumerate(self.user_ids.tolist())}
         return self._user_index.get(user_id)
 
     def _fold_in(self, request: RecRequest) -> np.ndarray | None:

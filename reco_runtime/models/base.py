@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
@@ -250,7 +250,7 @@ def _load_arrays(directory: Path, spec: dict[str, Any]) -> dict[str, np.ndarray]
     for name, info in spec.items():
         path = directory / f"{name}.npy"
         # An empty array cannot be memory-mapped; load it plainly.
-        mmap_mode = "r" if math.prod(info.get("shape") or [0]) > 0 else None
+        mmap_mode: Literal["r"] | None = "r" if math.prod(info.get("shape") or [0]) > 0 else None
         try:
             # np.asarray drops the np.memmap subclass (whose slicing costs microseconds per
             # call) but keeps the read-only mapping: processes still share the pages.

@@ -61,7 +61,7 @@ class Popularity(Recommender):
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        if self.groups is not None and request.product is not None:
+        if self.groups is not None and request.product is not None and self.catalog is not None:
             group = int(self._group_codes(self.catalog)[request.product])
             if group < self.groups.n_rows:
                 items, scores = self.groups.row(group)
