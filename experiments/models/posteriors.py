@@ -2,9 +2,17 @@ from django.db import models
 
 from .experiments import Arm, Experiment
 
-# The count of decisions with at least one of each outcome; the experiment's reward
-# metric picks which one is the Bernoulli success.
-OUTCOME_FIELDS = ("clicks", "add_to_carts", "purchases")
+# The fields of ArmStatistics, in one place for the code that adds increments to them.
+STAT_FIELDS = (
+    "trials",
+    "clicks",
+    "add_to_carts",
+    "purchases",
+    "revenue_sum",
+    "revenue_sq_sum",
+    "log_revenue_sum",
+    "log_revenue_sq_sum",
+)
 
 
 class ArmStatistics(models.Model):

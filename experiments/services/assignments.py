@@ -150,10 +150,13 @@ class SlotServer:
             device=self.data.device,
         )
 
-    def _items(self, variant: VariantState | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _model(self, variant: VariantState | None) -> Recommender:
         if self.catalog is None:
             raise LookupError("no catalog loaded")
-        model = _model(variant, self.state.catalog_version)
+        return _model(variant, self.state.catalog_version)
+
+    def _items(self, variant: VariantState | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        model = self._model(variant)
         version = variant.model_version
         if self._uses.get(version, 0) < 2:
             return model.recommend(self._request(k))
@@ -184,9 +187,7 @@ class SlotServer:
 
     def _fallback_items(self, slot: SlotState, k: int) -> tuple:
         try:
-            if self.catalog is None:
-                raise LookupError("no catalog loaded")
-            return _model(slot.fallback, self.state.catalog_version).recommend(self._request(k))
+            return self._model(slot.fallback).recommend(self._request(k))
         except Exception:
             log.exception("fallback of slot %s failed too; serving no items", slot.key)
             return np.empty(0, dtype=np.int64), np.empty(0)

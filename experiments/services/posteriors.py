@@ -19,9 +19,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
+from experiments.models.posteriors import STAT_FIELDS
 
 from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
-from .sql import STAT_FIELDS, insert_new_returning, upsert_add
+from .sql import insert_new_returning, upsert_add
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
@@ -151,15 +152,7 @@ def _posteriors_increment(attribution: Attribution) -> None:
     for arm_id in sorted(attribution.increments):
         inc = attribution.increments[arm_id]
         Posterior.objects.filter(arm_id=arm_id).update(
-            trials=F("trials") + inc.trials,
-            clicks=F("clicks") + inc.clicks,
-            add_to_carts=F("add_to_carts") + inc.add_to_carts,
-            purchases=F("purchases") + inc.purchases,
-            revenue_sum=F("revenue_sum") + inc.revenue_sum,
-            revenue_sq_sum=F("revenue_sq_sum") + inc.revenue_sq_sum,
-            log_revenue_sum=F("log_revenue_sum") + inc.log_revenue_sum,
-            log_revenue_sq_sum=F("log_revenue_sq_sum") + inc.log_revenue_sq_sum,
-            updated_at=timezone.now(),
+            **{f: F(f) + getattr(inc, f) for f in STAT_FIELDS}, updated_at=timezone.now()
         )
 
 

@@ -69,8 +69,6 @@ def arm_stats_discounted(arms: list, reward_metric: str, *, half_life_epochs: fl
     versions = sorted(
         set(PosteriorEpoch.objects.filter(arm__in=arms).values_list("allocation_version", flat=True))
     )
-    if not versions:
-        return arm_stats([_Zero() for _ in arms], reward_metric)
     position = {v: i for i, v in enumerate(versions)}
     arm_index = {arm.id: j for j, arm in enumerate(arms)}
     fields = (
@@ -81,15 +79,11 @@ def arm_stats_discounted(arms: list, reward_metric: str, *, half_life_epochs: fl
         "log_revenue_sum",
         "log_revenue_sq_sum",
     )
-    cube = np.zeros((len(versions), len(arms), len(fields)))
+    # No epoch yet: one empty epoch, so every arm is back at its prior.
+    cube = np.zeros((max(len(versions), 1), len(arms), len(fields)))
     for row in PosteriorEpoch.objects.filter(arm__in=arms).values(
         "arm_id", "allocation_version", *set(fields)
     ):
         cube[position[row["allocation_version"]], arm_index[row["arm_id"]]] = [row[f] for f in fields]
     summed = discounted_stats(cube, 0.5 ** (1.0 / half_life_epochs))
     return ArmStats(*(summed[:, k] for k in range(len(fields))))
-
-
-class _Zero:
-    trials = clicks = add_to_carts = purchases = 0
-    revenue_sum = log_revenue_sum = log_revenue_sq_sum = 0.0

@@ -56,18 +56,6 @@ def insert_new_returning(
     return inserted
 
 
-STAT_FIELDS = (
-    "trials",
-    "clicks",
-    "add_to_carts",
-    "purchases",
-    "revenue_sum",
-    "revenue_sq_sum",
-    "log_revenue_sum",
-    "log_revenue_sq_sum",
-)
-
-
 def upsert_add(model: type[Model], keys: tuple[str, ...], fields: tuple[str, ...], rows: list[tuple]) -> None:
     """INSERT rows of (keys..., fields...), or add ``fields`` to the existing row with those keys."""
     if not rows:
