@@ -2,6 +2,7 @@
 
 import orjson
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
@@ -36,6 +37,18 @@ class OrjsonRenderer(BaseRenderer):
         if data is None:
             return b""
         return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class JsonOnlyNegotiation(BaseContentNegotiation):
+    """The storefront endpoints speak JSON only, whatever ``Accept`` says: DRF's default
+    negotiation parsed the Accept header on every request for one possible answer."""
+
+    def select_parser(self, request, parsers):
+        content_type = request.content_type.partition(";")[0].strip().lower()
+        return next((p for p in parsers if p.media_type == content_type), None)
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 def require_object(data) -> dict:

@@ -14,7 +14,7 @@ from experiments.serving.runtime import serving_state
 from . import schemas
 from .assignment_input import assignment_input_parse
 from .errors import ApiError
-from .parsing import OrjsonParser, OrjsonRenderer, require_object
+from .parsing import JsonOnlyNegotiation, OrjsonParser, OrjsonRenderer, require_object
 from .storefront_auth import StorefrontKeyAuthentication
 from .throttling import StorefrontKeyThrottle
 
@@ -36,6 +36,7 @@ class StorefrontApi(APIView):
     throttle_classes = [StorefrontKeyThrottle]
     parser_classes = [OrjsonParser]
     renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
 
 
 class AssignmentCreateApi(StorefrontApi):

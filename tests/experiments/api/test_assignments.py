@@ -110,6 +110,19 @@ def test_malformed_json_is_a_400_with_a_code(api, storefront):
 
 
 @pytest.mark.django_db
+def test_the_answer_is_json_whatever_accept_says_and_a_non_json_body_is_415(api, storefront):
+    body = b'{"session_id": "s", "slots": ["pdp_similar"]}'
+    json_utf8 = "application/json; charset=utf-8"
+    answer = api.post("/api/v1/assignments", data=body, content_type=json_utf8, HTTP_ACCEPT="text/html")
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["decisions"][0]["slot"] == "pdp_similar"
+    refused = api.post("/api/v1/assignments", data=body, content_type="text/plain")
+    assert refused.status_code == 415
+    assert refused.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("header", [None, "Api-Key wrong.key", "Bearer x", "Api-Key "])
 def test_missing_or_invalid_key_is_401(storefront, header):
     from rest_framework.test import APIClient

@@ -1,0 +1,135 @@
+"""CPU per request in process, without HTTP: the WSGI app called directly, as gunicorn would.
+
+Uses the database, Redis db and models that ``bench/bench_http.py`` seeded (run it once first).
+
+    .venv/bin/python bench/profile_requests.py [-n 3000] [--profile assign_1slot] [--top 30]
+
+Prints CPU microseconds per request for ``/healthz``, a 1-slot and a 12-slot assignment, and
+their ratios to ``/healthz``. The HTTP bench adds gunicorn's own per-request cost (accepting the
+connection, parsing, writing) to every endpoint, so its ratios are closer to 1 than these.
+``--profile NAME`` runs that endpoint again under cProfile and prints the top functions.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    {
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/controlplane_bench",
+        "REDIS_URL": "redis://127.0.0.1:6379/2",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
+        "CELERY_QUEUE": "bench-profile",
+        "VAR_DIR": str(ROOT / "var" / "bench"),
+        "DJANGO_ENV": "development",
+        "DJANGO_DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+
+
+def _environ(method: str, path: str, body: bytes, key: str) -> dict:
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Api-Key {key}",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=3000, help="requests per endpoint")
+    parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot"])
+    parser.add_argument("--top", type=int, default=30)
+    return parser.parse_args()
+
+
+def _start_response(status, headers, exc_info=None):
+    if not status.startswith("200"):
+        raise SystemExit(f"unexpected {status}")
+
+
+def main() -> int:
+    args = _args()
+
+    import django
+
+    django.setup()
+    import orjson
+    from rest_framework_api_key.models import APIKey
+
+    from controlplane.wsgi import application
+    from experiments.models import Item
+
+    _, key = APIKey.objects.create_key(name=f"bench-profile-{int(time.time())}")
+    items = list(Item.objects.values_list("item_id", flat=True)[:5000])
+    rng = random.Random(7)
+
+    def bodies(one_slot: bool) -> list[bytes]:
+        out = []
+        for n in range(args.n):
+            body: dict = {"session_id": f"prof-{n}", "context": {"product_id": rng.choice(items)}}
+            if one_slot:
+                body["slots"] = ["pdp_similar"]
+            out.append(orjson.dumps(body))
+        return out
+
+    forms = {
+        "healthz": ("GET", "/healthz", [b""] * args.n),
+        "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
+        "assign_12slot": ("POST", "/api/v1/assignments", bodies(False)),
+    }
+
+    def run(name: str) -> float:
+        method, path, payloads = forms[name]
+        started = time.process_time()
+        for body in payloads:
+            b"".join(application(_environ(method, path, body, key), _start_response))
+        return (time.process_time() - started) / len(payloads) * 1e6
+
+    for name in forms:  # warm: state, models, connections
+        method, path, payloads = forms[name]
+        for body in payloads[:200]:
+            b"".join(application(_environ(method, path, body, key), _start_response))
+    cpu = {name: run(name) for name in forms}
+    for name, us in cpu.items():
+        print(f"{name:14s} {us:8.1f} us CPU/request  {us / cpu['healthz']:5.2f}x healthz")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(args.profile)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
