@@ -1,0 +1,132 @@
+"""Open-loop HTTP load: requests leave on a fixed schedule, whether or not earlier ones answered.
+
+A closed loop (wrk) waits for each answer before sending the next request, so a slow server
+is offered less load and its slow moments are under-sampled (coordinated omission). Here the
+i-th request is due at ``start + i / rate``; its latency counts from that due time, so time a
+request spent waiting because the server (or this client) fell behind is part of its latency.
+
+    .venv/bin/python bench/open_loop.py --port 8000 --path /api/v1/assignments \\
+        --bodies FILE --key KEY --rate 400 --duration 15 [--events]
+
+Each request is a new connection (gunicorn's sync workers close every connection anyway).
+Prints one line ``OPEN_LOOP_JSON {...}``: sent, answered, errors, achieved rate, latency
+percentiles in ms, and with ``--events`` the summed ``accepted`` counts.
+"""
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+HOST = "127.0.0.1"
+MAX_IN_FLIGHT = 2_000
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            length = next(
+                (int(h.split(":", 1)[1]) for h in lines[1:] if h.lower().startswith("content-length:")), None
+            )
+            body = await (reader.readexactly(length) if length is not None else reader.read())
+        finally:
+            writer.close()
+        stats["latency_ms"].append((time.perf_counter() - due) * 1000)
+        status = int(lines[0].split()[1])
+        if status >= 400:
+            stats["errors"][str(status)] = stats["errors"].get(str(status), 0) + 1
+        elif b'"accepted"' in body:
+            stats["accepted"] += json.loads(body)["accepted"]
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        name = type(exc).__name__
+        stats["errors"][name] = stats["errors"].get(name, 0) + 1
+
+
+async def run(
+    *, port: int, path: str, bodies: list[bytes], key: str, rate: float, duration: float, events: bool
+) -> dict:
+    """Send ``rate`` requests per second for ``duration`` seconds; return the statistics."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Api-Key {key}\r\n"
+        "Content-Type: application/json\r\nConnection: close\r\n"
+    )
+    run_tag = uuid.uuid4().hex[:8]
+    stats: dict = {"latency_ms": [], "errors": {}, "accepted": 0, "sent": 0, "dropped": 0}
+    tasks: set[asyncio.Task] = set()
+    start = time.perf_counter() + 0.1
+    total = int(rate * duration)
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if len(tasks) >= MAX_IN_FLIGHT:  # the server is hopelessly behind: count, do not pile up
+            stats["dropped"] += 1
+            continue
+        body = bodies[i % len(bodies)]
+        if events:
+            body = body.replace(b"@RUN@", f"{run_tag}-{i}".encode())
+        request = (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        task = asyncio.create_task(_one(port, request, due, stats))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        stats["sent"] += 1
+    if tasks:
+        await asyncio.wait(tasks, timeout=60)
+    elapsed = time.perf_counter() - start
+    latency = stats.pop("latency_ms")
+    return stats | {
+        "offered_rate": rate,
+        "duration_s": round(elapsed, 2),
+        "answered": len(latency),
+        "achieved_rate": round(len(latency) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": _percentile(latency, 50),
+        "p90_ms": _percentile(latency, 90),
+        "p99_ms": _percentile(latency, 99),
+        "max_ms": max(latency, default=None),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--bodies", type=Path, required=True, help="one JSON body per line")
+    parser.add_argument("--key", required=True, help="storefront API key")
+    parser.add_argument("--rate", type=float, required=True, help="requests per second")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds")
+    parser.add_argument("--events", action="store_true", help="replace @RUN@ per request; sum accepted")
+    args = parser.parse_args()
+    bodies = [line for line in args.bodies.read_bytes().splitlines() if line]
+    result = asyncio.run(
+        run(
+            port=args.port,
+            path=args.path,
+            bodies=bodies,
+            key=args.key,
+            rate=args.rate,
+            duration=args.duration,
+            events=args.events,
+        )
+    )
+    print("OPEN_LOOP_JSON " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
