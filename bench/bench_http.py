@@ -199,6 +199,7 @@ class Server:
             "60",
             "--log-file",
             str(self.log_path),
+            "--no-control-socket",  # gunicorn's default one is shared by every gunicorn on the machine
         ]
         say(f"gunicorn: {' '.join(cmd[1:])}")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, start_new_session=True)

@@ -295,13 +295,30 @@ def worker_start(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def _drain(env: dict[str, str], since: int, timeout: float) -> dict:
+    """Wait until no event after ``since`` is unapplied; return how long it took and what is left."""
+    started = time.monotonic()
+    pending = None
+    with _connect(env) as conn:
+        while time.monotonic() - started < timeout:
+            pending = conn.execute(
+                "SELECT count(*) FROM experiments_event WHERE id > %s AND applied_at IS NULL", [since]
+            ).fetchone()[0]
+            conn.commit()
+            if pending == 0:
+                break
+            time.sleep(0.5)
+    return {"seconds": round(time.monotonic() - started, 1), "unapplied": pending}
+
+
 def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args) -> dict:
     """Events offered open loop with a worker running; when drained, the lag of each event."""
-    with _connect(env) as conn:  # apply what earlier phases left, so only this phase is measured
-        since = conn.execute("SELECT coalesce(max(id), 0) FROM experiments_event").fetchone()[0]
     worker = worker_start(env)
     try:
-        time.sleep(3)
+        say("posterior lag: the worker first applies what the earlier phases left in the ledger")
+        drained = _drain(env, 0, args.lag_drain)
+        with _connect(env) as conn:
+            since = conn.execute("SELECT coalesce(max(id), 0) FROM experiments_event").fetchone()[0]
         say(f"posterior lag: events at {args.lag_rate:.0f}/s for {args.lag_duration:.0f} s, worker -c 1")
         load = OpenLoop(
             server,
@@ -312,17 +329,8 @@ def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args
             args.lag_duration,
             events=True,
         ).result()
-        deadline = time.monotonic() + args.lag_drain
-        pending = None
+        pending = _drain(env, since, args.lag_drain)["unapplied"]
         with _connect(env) as conn:
-            while time.monotonic() < deadline:
-                pending = conn.execute(
-                    "SELECT count(*) FROM experiments_event WHERE id > %s AND applied_at IS NULL", [since]
-                ).fetchone()[0]
-                conn.commit()
-                if pending == 0:
-                    break
-                time.sleep(1)
             lags = conn.execute(
                 "SELECT extract(epoch FROM applied_at - received_at) FROM experiments_event "
                 "WHERE id > %s AND applied_at IS NOT NULL AND event_id LIKE 'bench-%%'",
@@ -338,6 +346,7 @@ def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args
         "load": load,
         "applied": len(seconds),
         "unapplied_at_deadline": pending,
+        "backlog_drained_first": drained,
         "lag_p50_s": round(h.percentile(seconds, 50), 2) if seconds else None,
         "lag_p99_s": round(h.percentile(seconds, 99), 2) if seconds else None,
         "lag_max_s": round(max(seconds), 2) if seconds else None,

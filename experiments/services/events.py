@@ -103,11 +103,16 @@ def events_record(*, events: list, now: datetime | None = None) -> EventsResult:
     return result
 
 
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0, "interval_max": 0.05}
+
+
 def _posterior_update_enqueue() -> None:
     from experiments.tasks import posteriors_update_task
 
     try:
-        posteriors_update_task.delay()
+        # One quick retry, not Celery's default three 0.2 s retries: with the broker down each
+        # batch would hold its web worker for 0.6 s, and the ledger keeps the events anyway.
+        posteriors_update_task.apply_async(retry_policy=PUBLISH_RETRY_POLICY)
     except Exception:
         # The events are durable; the beat's periodic sweep applies them when the broker is back.
         log.exception("could not enqueue the posterior update")
