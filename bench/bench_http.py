@@ -76,7 +76,8 @@ DEFAULT_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/controlplane_bench",
     "REDIS_URL": "redis://127.0.0.1:6379/2",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
+    # BENCH_VAR_DIR keeps a second seeded catalog (e.g. 1M items) beside the default one.
+    "VAR_DIR": os.environ.get("BENCH_VAR_DIR", str(ROOT / "var" / "bench")),
     "DJANGO_ENV": "development",
     "DJANGO_DEBUG": "0",
     "SERVING_REFRESH_S": "1",

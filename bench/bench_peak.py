@@ -337,8 +337,12 @@ def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args
                 [since],
             ).fetchall()
     finally:
-        h.os.killpg(worker.pid, h.signal.SIGTERM)
-        worker.wait(timeout=30)
+        worker.send_signal(h.signal.SIGTERM)  # warm shutdown: the main process stops its pool
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            h.os.killpg(worker.pid, h.signal.SIGKILL)
+            worker.wait()
     seconds = [float(x[0]) for x in lags]
     return {
         "offered_events_per_s": args.lag_rate,
@@ -395,6 +399,9 @@ def seed(env: dict[str, str], args: argparse.Namespace) -> tuple[str, list[str],
     if args.history_sessions and not args.skip_seed:
         say(f"seed_demo --items {args.items} --sessions {args.history_sessions}")
         started = time.perf_counter()
+        subprocess.run(
+            [h.PYTHON, "bin/services_ready.py", env["DATABASE_URL"]], cwd=h.ROOT, env=env, check=True
+        )
         h.manage(env, "migrate", "--noinput", "-v0")
         h.manage(
             env,

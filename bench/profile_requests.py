@@ -62,18 +62,51 @@ def _environ(method: str, path: str, body: bytes, key: str) -> dict:
     }
 
 
+EVENTS_PER_BATCH = 500
+
+
+def _event_batches(pages: list[bytes], key: str, rng: random.Random) -> list[bytes]:
+    """Batches of views and impressions quoting real decisions, as the storefront posts them
+    (each batch new to the ledger: the intake does the full insert, not a duplicate check)."""
+    import orjson
+
+    from controlplane.wsgi import application
+
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    events: list[dict] = []
+    for raw in pages[: max(40, len(pages) // 20)]:
+        page = orjson.loads(raw)
+        answer = orjson.loads(
+            b"".join(application(_environ("POST", "/api/v1/assignments", raw, key), _start_response))
+        )
+        view = {
+            "type": "view",
+            "item_id": page["context"]["product_id"],
+            "dwell_ms": rng.randint(500, 60_000),
+        }
+        quoted = [{"type": "impression", "decision_id": d["decision_id"]} for d in answer["decisions"]]
+        events += [{"ts": ts, "session_id": page["session_id"]} | f for f in [view, *quoted]]
+    run = os.urandom(4).hex()
+    batches = []
+    for n in range(max(1, len(events) * 4 // EVENTS_PER_BATCH)):
+        chunk = [events[(n * EVENTS_PER_BATCH + i) % len(events)] for i in range(EVENTS_PER_BATCH)]
+        batch = [e | {"event_id": f"bench-prof-{run}-{n}-{i}"} for i, e in enumerate(chunk)]
+        batches.append(orjson.dumps({"events": batch}))
+    return batches
+
+
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-n", type=int, default=3000, help="requests per endpoint")
-    parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot"])
+    parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot", "events"])
     parser.add_argument("--top", type=int, default=30)
     return parser.parse_args()
 
 
 def _start_response(status, headers, exc_info=None):
-    if not status.startswith("200"):
+    if not status.startswith("20"):
         raise SystemExit(f"unexpected {status}")
 
 
@@ -107,6 +140,7 @@ def main() -> int:
         "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
         "assign_12slot": ("POST", "/api/v1/assignments", bodies(False)),
     }
+    forms["events"] = ("POST", "/api/v1/events", _event_batches(forms["assign_12slot"][2], key, rng))
 
     def run(name: str) -> float:
         method, path, payloads = forms[name]
@@ -121,7 +155,8 @@ def main() -> int:
             b"".join(application(_environ(method, path, body, key), _start_response))
     cpu = {name: run(name) for name in forms}
     for name, us in cpu.items():
-        print(f"{name:14s} {us:8.1f} us CPU/request  {us / cpu['healthz']:5.2f}x healthz")
+        print(f"{name:14s} {us:8.1f} us CPU/request  {us / cpu['healthz']:6.2f}x healthz")
+    print(f"events: {cpu['events'] / EVENTS_PER_BATCH:.1f} us CPU per event (batches of {EVENTS_PER_BATCH})")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

@@ -23,7 +23,7 @@ from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
 from experiments.models.posteriors import STAT_FIELDS
 
 from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
-from .sql import insert_new_returning, upsert_add
+from .sql import insert_new_returning, server_bound_cursor, upsert_add
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
@@ -230,10 +230,11 @@ def _events_mark_applied(ids: list[int]) -> None:
     if connection.vendor != "postgresql":
         Event.objects.filter(id__in=ids).update(applied_at=timezone.now())
         return
-    # One array parameter instead of thousands of IN placeholders (psycopg re-parses those).
-    with connection.cursor() as cursor:
+    # One binary array parameter instead of thousands of IN placeholders quoted into the SQL.
+    with server_bound_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Event._meta.db_table} SET applied_at = %s WHERE id = ANY(%s)", [timezone.now(), ids]
+            f"UPDATE {Event._meta.db_table} SET applied_at = %s WHERE id = ANY(%b::bigint[])",
+            [timezone.now(), ids],
         )
 
 

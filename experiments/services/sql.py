@@ -19,15 +19,26 @@ def _insert_new_unnest(model: type[Model], columns: tuple[str, ...], rows: list[
     """
     quote = connection.ops.quote_name
     fields = {f.column: f for f in model._meta.concrete_fields}
-    arrays = ", ".join(f"%s::{fields[c].db_type(connection)}[]" for c in columns)
+    # %b: each array travels in binary (text arrays would escape every element through a regex).
+    arrays = ", ".join(f"%b::{fields[c].db_type(connection)}[]" for c in columns)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
         f"SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({quote(conflict)}) DO NOTHING RETURNING {quote(conflict)}"
     )
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
         return {r[0] for r in cursor.fetchall()}
+
+
+def server_bound_cursor():
+    """A psycopg cursor on Django's connection (same transaction) that binds parameters on the
+    server: Django's client-side cursor quotes every array element into the SQL text through a
+    regex, which cost more than half of an events batch's CPU."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def insert_new_returning(
