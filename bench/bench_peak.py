@@ -271,7 +271,7 @@ def copy_baseline(env: dict[str, str], n_rows: int, batch: int) -> dict:
     return {"rows": len(rows), "seconds": round(elapsed, 2), "rows_per_s": round(len(rows) / elapsed, 1)}
 
 
-def worker_start(env: dict[str, str]) -> subprocess.Popen:
+def worker_start(env: dict[str, str], concurrency: int) -> subprocess.Popen:
     return subprocess.Popen(
         [
             h.PYTHON,
@@ -283,7 +283,7 @@ def worker_start(env: dict[str, str]) -> subprocess.Popen:
             "-Q",
             env["CELERY_QUEUE"],
             "-c",
-            "1",
+            str(concurrency),
             "--loglevel",
             "WARNING",
             "--without-gossip",
@@ -313,13 +313,16 @@ def _drain(env: dict[str, str], since: int, timeout: float) -> dict:
 
 def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args) -> dict:
     """Events offered open loop with a worker running; when drained, the lag of each event."""
-    worker = worker_start(env)
+    worker = worker_start(env, args.lag_workers)
     try:
         say("posterior lag: the worker first applies what the earlier phases left in the ledger")
         drained = _drain(env, 0, args.lag_drain)
         with _connect(env) as conn:
             since = conn.execute("SELECT coalesce(max(id), 0) FROM experiments_event").fetchone()[0]
-        say(f"posterior lag: events at {args.lag_rate:.0f}/s for {args.lag_duration:.0f} s, worker -c 1")
+        say(
+            f"posterior lag: events at {args.lag_rate:.0f}/s for {args.lag_duration:.0f} s, "
+            f"worker -c {args.lag_workers}"
+        )
         load = OpenLoop(
             server,
             key,
@@ -346,6 +349,7 @@ def lag_run(env: dict[str, str], server: h.Server, key: str, batches: Path, args
     seconds = [float(x[0]) for x in lags]
     return {
         "offered_events_per_s": args.lag_rate,
+        "worker_processes": args.lag_workers,
         "accepted": load["accepted"],
         "load": load,
         "applied": len(seconds),
@@ -387,6 +391,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events-duration", type=float, default=15.0)
     parser.add_argument("--lag-rate", type=float, default=5000.0, help="events/s offered with the worker on")
     parser.add_argument("--lag-duration", type=float, default=30.0)
+    parser.add_argument("--lag-workers", type=int, default=1, help="Celery worker processes (-c)")
     parser.add_argument("--lag-drain", type=float, default=180.0, help="seconds to wait for the worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
