@@ -27,8 +27,15 @@ def posteriors_update_task(self) -> int:
     return result.applied
 
 
+# Both limits, always: a task's hard limit under the global soft limit (CELERY_TASK_SOFT_TIME_LIMIT)
+# makes Celery refuse to send it at all, and the beat would log the error and never recompute.
 @shared_task(
-    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, time_limit=120
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=120,
+    soft_time_limit=100,
 )
 def allocations_recompute_task() -> int:
     """Fold the latest events first so the new weights see them, then recompute every running experiment."""

@@ -7,7 +7,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from controlplane.celery import app as celery_app
-from experiments.models import Event, Posterior, PosteriorEpoch
+from experiments.models import Event, Experiment, Posterior, PosteriorEpoch, PosteriorSnapshot
+from experiments.models.experiments import Status
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from tests.experiments.storefront_helpers import traffic_post
 
@@ -58,4 +59,28 @@ def test_end_to_end_with_a_real_worker(api, storefront, rng, celery_worker_proce
     traffic_post(api, storefront.catalog, rng, sessions=25)
     _wait_until_applied(celery_worker_process)
     assert Posterior.objects.filter(trials__gt=0).exists()
+    _assert_posteriors_match_ledger()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_every_beat_task_is_sent_through_the_broker_and_run_by_the_worker(
+    api, storefront, rng, celery_worker_process, settings
+):
+    """What the beat does, on the real broker: a task Celery refuses to send (e.g. a hard time
+    limit under the global soft one) would be logged by the beat and never run."""
+    traffic_post(api, storefront.catalog, rng, sessions=10)
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        celery_app.tasks[entry["task"]].apply_async(**entry.get("options", {}))
+    running = set(Experiment.objects.filter(status=Status.RUNNING).values_list("id", flat=True))
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert celery_worker_process.poll() is None, celery_worker_process.stdout.read().decode()[-3000:]
+        snapshotted = set(PosteriorSnapshot.objects.values_list("experiment_id", flat=True))
+        if running and snapshotted >= running:
+            break
+        time.sleep(0.2)
+    assert running
+    assert snapshotted >= running, "the allocation recompute did not run for every running experiment"
+    _wait_until_applied(celery_worker_process)
     _assert_posteriors_match_ledger()
