@@ -213,6 +213,7 @@ def soak(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> tuple[
             page, ev = asyncio.run(minute(server.port, key, pages, events, args))
             rows.append(sample(n, server, procs, env, page, ev))
     except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. timeout(1) forwarding a second one
         say("interrupted: reporting the minutes so far")
     finally:
         for proc in procs.values():
