@@ -124,6 +124,8 @@ class SlotServer:
         self._picks: dict[str, _Pick] = {}
         self._uses: dict[str, int] = {}
         self._shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._shared_ids: dict[str, list[int]] = {}
+        self._shared_start: dict[str, int] = {}
         self._page_k = 0
         self._plan(slot_keys)
 
@@ -164,7 +166,16 @@ class SlotServer:
         if candidates is None:
             request = self._request(k, self._base_exclude)
             candidates = self._shared[version] = model.page_candidates(request, max(k, self._page_k))
-        return model.recommend_from(candidates, k, self.exclude)
+            self._shared_ids[version] = candidates[0].tolist()
+        # Skip the prefix every item of which is already excluded (shown by an earlier slot or
+        # excluded from the start): exclusions only grow within a page, so it stays excluded, and
+        # each slot no longer walks past everything the earlier slots took.
+        ids, start = self._shared_ids[version], self._shared_start.get(version, 0)
+        while start < len(ids) and ids[start] in self.exclude:
+            start += 1
+        self._shared_start[version] = start
+        items, scores = candidates
+        return model.recommend_from((items[start:], scores[start:]), k, self.exclude)
 
     def serve(self, slot_key: str) -> dict:
         slot = self.state.slots.get(slot_key)

@@ -37,3 +37,37 @@ def test_shared_models_run_once_per_page_and_pages_stay_valid(api, storefront, m
         assert len(served) == len(set(served))
         assert calls  # two popularity artifacts serve the 12 slots
         assert max(calls.values()) == 1
+
+
+class _FromTheStart(dict):
+    """Offsets that never advance: every slot walks the shared candidates from the first one."""
+
+    def get(self, key, default=None):
+        return 0
+
+
+@pytest.mark.django_db
+def test_skipping_the_excluded_prefix_serves_exactly_the_items_of_a_walk_from_the_start(
+    api, storefront, monkeypatch
+):
+    from experiments.services.assignments import SlotServer
+
+    bodies = [
+        {"session_id": f"s-prefix-{n}", "context": {"product_id": str(product)}}
+        for n, product in enumerate(storefront.catalog.item_ids[:15])
+    ]
+
+    def pages() -> list[list[list[str]]]:
+        answers = [api.post("/api/v1/assignments", b, format="json").json()["decisions"] for b in bodies]
+        return [[[i["item_id"] for i in d["items"]] for d in decisions] for decisions in answers]
+
+    skipping = pages()
+    init = SlotServer.__init__
+
+    def walking_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._shared_start = _FromTheStart()
+
+    monkeypatch.setattr(SlotServer, "__init__", walking_init)
+    assert pages() == skipping
+    assert sum(len(items) for page in skipping for items in page) == 15 * 12 * 10
