@@ -7,7 +7,7 @@ SESSIONS ?= 1500
 PG_URL ?= postgres://postgres@127.0.0.1:5432/controlplane
 SERVICES_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1
 
-.PHONY: movielens install demo serve test test-embedded test-services lint bench services-up web worker beat clean
+.PHONY: movielens install demo serve test test-embedded test-services lint bench bench-peak soak services-up web worker beat clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,14 @@ movielens: install
 
 bench: install
 	$(PY) bench/bench_http.py
+
+# 100k items, shoppers with signals, events alongside, open loop, COPY baseline, posterior lag (~8 min).
+bench-peak: install
+	$(PY) bench/bench_peak.py --items 100000
+
+# One hour at a fixed rate on what bench-peak seeded; memory and p99 per minute, with a chart.
+soak: install
+	$(PY) bench/bench_soak.py --skip-seed --minutes 60
 
 services-up:
 	pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
