@@ -84,7 +84,7 @@ def world_sizes(n_items: int) -> tuple[int, int, int, int]:
 # -- worker 1: train --------------------------------------------------------------------------------
 def train(n_items: int, directory: Path, n_requests: int) -> dict:
     from reco_runtime.models import ALGORITHMS, Hybrid
-    from reco_runtime.synthetic import shopper_browse, shopper_new, world_generate, world_history
+    from reco_runtime.synthetic import shopper_visit, world_generate, world_history
 
     n_users, n_sessions, n_categories, n_brands = world_sizes(n_items)
     t0 = time.perf_counter()
@@ -118,12 +118,7 @@ def train(n_items: int, directory: Path, n_requests: int) -> dict:
     }
     requests = []
     for _ in range(n_requests):
-        shopper = shopper_new(world, rng)
-        viewed, previous = [], None
-        for _ in range(int(rng.integers(0, 5))):
-            previous = shopper_browse(world, shopper, rng, previous=previous)
-            viewed.append((previous, float(rng.lognormal(np.log(12_000), 0.7))))
-        product = shopper_browse(world, shopper, rng, previous=previous)
+        shopper, viewed, product = shopper_visit(world, rng, max_views=5)
         cart = [viewed[0][0]] if viewed and rng.random() < 0.3 else []
         shown = rng.integers(0, n_items, SHOWN_BY_EARLIER_SLOTS).tolist()
         requests.append(

@@ -222,17 +222,12 @@ def online_ctr(
     earlier views, every model answers the same request. Per model:
     {"variant", "ctr", "add_to_cart_rate", "revenue_per_impression"} (means of the hidden
     probabilities over all shown items, so no sampling noise from outcomes)."""
-    from reco_runtime.synthetic import shopper_browse, shopper_new, shopper_reacts
+    from reco_runtime.synthetic import shopper_reacts, shopper_visit
 
     sums = {name: np.zeros(3) for name in models}
     shown = 0
     for _ in range(n_shoppers):
-        shopper = shopper_new(world, rng)
-        viewed, previous = [], None
-        for _ in range(int(rng.integers(0, 4))):
-            previous = shopper_browse(world, shopper, rng, previous=previous)
-            viewed.append((previous, float(rng.lognormal(np.log(12_000), 0.7))))
-        product = shopper_browse(world, shopper, rng, previous=previous)
+        shopper, viewed, product = shopper_visit(world, rng, max_views=4)
         request = RecRequest(
             k=k,
             user_id=shopper.user_id,

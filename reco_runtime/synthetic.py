@@ -420,3 +420,17 @@ def world_history(world: World, *, n_sessions: int, rng: np.random.Generator, n_
         session_ids=cols["session"],
         dwell_ms=np.asarray(cols["dwell"], dtype=np.float64),
     )
+
+
+def shopper_visit(
+    world: World, rng: np.random.Generator, *, max_views: int
+) -> tuple[Shopper, list[tuple[int, float]], int]:
+    """A new shopper browsing 0 to ``max_views - 1`` product pages on their own, each with a
+    log-normal dwell (median 12 s), then landing on a product page: (shopper, viewed, product)."""
+    shopper = shopper_new(world, rng)
+    viewed: list[tuple[int, float]] = []
+    previous = None
+    for _ in range(int(rng.integers(0, max_views))):
+        previous = shopper_browse(world, shopper, rng, previous=previous)
+        viewed.append((previous, float(rng.lognormal(np.log(12_000), 0.7))))
+    return shopper, viewed, shopper_browse(world, shopper, rng, previous=previous)
