@@ -42,6 +42,16 @@ class AssignmentInput:
 
 
 @dataclass(slots=True)
+class _PageCandidates:
+    """One model's candidates for the whole page, and how far the page has used them up."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    ids: list[int]  # items as Python ints, for the per-slot membership walk
+    start: int = 0  # every candidate before it is already excluded
+
+
+@dataclass(slots=True)
 class _Pick:
     variant: VariantState | None
     experiment_id: int | None = None
@@ -123,9 +133,7 @@ class SlotServer:
         self._base_exclude = frozenset(self.exclude)
         self._picks: dict[str, _Pick] = {}
         self._uses: dict[str, int] = {}
-        self._shared: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._shared_ids: dict[str, list[int]] = {}
-        self._shared_start: dict[str, int] = {}
+        self._shared: dict[str, _PageCandidates] = {}
         self._page_k = 0
         self._plan(slot_keys)
 
@@ -162,20 +170,19 @@ class SlotServer:
         version = variant.model_version
         if self._uses.get(version, 0) < 2:
             return model.recommend(self._request(k))
-        candidates = self._shared.get(version)
-        if candidates is None:
+        shared = self._shared.get(version)
+        if shared is None:
             request = self._request(k, self._base_exclude)
-            candidates = self._shared[version] = model.page_candidates(request, max(k, self._page_k))
-            self._shared_ids[version] = candidates[0].tolist()
+            items, scores = model.page_candidates(request, max(k, self._page_k))
+            shared = self._shared[version] = _PageCandidates(items, scores, items.tolist())
         # Skip the prefix every item of which is already excluded (shown by an earlier slot or
         # excluded from the start): exclusions only grow within a page, so it stays excluded, and
         # each slot no longer walks past everything the earlier slots took.
-        ids, start = self._shared_ids[version], self._shared_start.get(version, 0)
-        while start < len(ids) and ids[start] in self.exclude:
+        start = shared.start
+        while start < len(shared.ids) and shared.ids[start] in self.exclude:
             start += 1
-        self._shared_start[version] = start
-        items, scores = candidates
-        return model.recommend_from((items[start:], scores[start:]), k, self.exclude)
+        shared.start = start
+        return model.recommend_from((shared.items[start:], shared.scores[start:]), k, self.exclude)
 
     def serve(self, slot_key: str) -> dict:
         slot = self.state.slots.get(slot_key)

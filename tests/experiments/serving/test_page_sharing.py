@@ -39,18 +39,26 @@ def test_shared_models_run_once_per_page_and_pages_stay_valid(api, storefront, m
         assert max(calls.values()) == 1
 
 
-class _FromTheStart(dict):
-    """Offsets that never advance: every slot walks the shared candidates from the first one."""
+class _FromTheStart:
+    """Page candidates whose used-up prefix never advances: every slot walks from the first one."""
 
-    def get(self, key, default=None):
+    def __init__(self, items, scores, ids) -> None:
+        self.items, self.scores, self.ids = items, scores, ids
+
+    @property
+    def start(self) -> int:
         return 0
+
+    @start.setter
+    def start(self, value: int) -> None:
+        pass
 
 
 @pytest.mark.django_db
 def test_skipping_the_excluded_prefix_serves_exactly_the_items_of_a_walk_from_the_start(
     api, storefront, monkeypatch
 ):
-    from experiments.services.assignments import SlotServer
+    from experiments.services import assignments
 
     bodies = [
         {"session_id": f"s-prefix-{n}", "context": {"product_id": str(product)}}
@@ -62,12 +70,6 @@ def test_skipping_the_excluded_prefix_serves_exactly_the_items_of_a_walk_from_th
         return [[[i["item_id"] for i in d["items"]] for d in decisions] for decisions in answers]
 
     skipping = pages()
-    init = SlotServer.__init__
-
-    def walking_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        self._shared_start = _FromTheStart()
-
-    monkeypatch.setattr(SlotServer, "__init__", walking_init)
+    monkeypatch.setattr(assignments, "_PageCandidates", _FromTheStart)
     assert pages() == skipping
     assert sum(len(items) for page in skipping for items in page) == 15 * 12 * 10
