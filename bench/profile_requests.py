@@ -16,6 +16,7 @@ import io
 import os
 import pstats
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -102,6 +103,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("-n", type=int, default=3000, help="requests per endpoint")
     parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot", "events"])
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     return parser.parse_args()
 
 
@@ -142,8 +144,9 @@ def main() -> int:
     }
     forms["events"] = ("POST", "/api/v1/events", _event_batches(forms["assign_12slot"][2], key, rng))
 
-    def run(name: str) -> float:
+    def run(name: str, part: slice = slice(None)) -> float:
         method, path, payloads = forms[name]
+        payloads = payloads[part]
         started = time.process_time()
         for body in payloads:
             b"".join(application(_environ(method, path, body, key), _start_response))
@@ -153,9 +156,13 @@ def main() -> int:
         method, path, payloads = forms[name]
         for body in payloads[:200]:
             b"".join(application(_environ(method, path, body, key), _start_response))
-    cpu = {name: run(name) for name in forms}
+    # Interleaved rounds, medians of per-round figures: this machine's speed drifts by 2x within
+    # a minute, so a ratio is only meaningful between measurements taken close together.
+    rounds = [{name: run(name, slice(r, None, args.rounds)) for name in forms} for r in range(args.rounds)]
+    cpu = {name: statistics.median(r[name] for r in rounds) for name in forms}
     for name, us in cpu.items():
-        print(f"{name:14s} {us:8.1f} us CPU/request  {us / cpu['healthz']:6.2f}x healthz")
+        ratio = statistics.median(r[name] / r["healthz"] for r in rounds)
+        print(f"{name:14s} {us:8.1f} us CPU/request  {ratio:6.2f}x healthz (median of {args.rounds} rounds)")
     print(f"events: {cpu['events'] / EVENTS_PER_BATCH:.1f} us CPU per event (batches of {EVENTS_PER_BATCH})")
     if args.profile:
         profiler = cProfile.Profile()

@@ -17,15 +17,24 @@ class OrjsonParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"] if parser_context else None
         length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        if length > MAX_BODY_BYTES:
-            raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
-        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(code="malformed_json", detail=f"Body is not valid JSON: {exc}") from exc
+        return json_body_parse(stream, length)
+
+
+def json_body_parse(stream, declared_length: int):
+    """The JSON value of a request body of at most 1 MB (413 above, 400 if not JSON)."""
+    if declared_length > MAX_BODY_BYTES:
+        raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
+    raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(code="payload_too_large", detail="The body exceeds 1 MB.", status_code=413)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(code="malformed_json", detail=f"Body is not valid JSON: {exc}") from exc
+
+
+def json_dumps(data) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -36,7 +45,7 @@ class OrjsonRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+        return json_dumps(data)
 
 
 class JsonOnlyNegotiation(BaseContentNegotiation):

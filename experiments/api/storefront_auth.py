@@ -25,19 +25,24 @@ class StorefrontKey:
         self.prefix = prefix
 
 
+def storefront_key_verify(header: str) -> StorefrontKey:
+    """The caller named by an ``Authorization`` header; raises DRF's 401 exceptions otherwise."""
+    keyword, _, key = header.partition(" ")
+    if keyword.lower() != KEYWORD.lower() or not key:
+        raise exceptions.NotAuthenticated("Send the storefront key as 'Authorization: Api-Key <key>'.")
+    prefix = key.partition(".")[0]
+    entry = serving_state().api_keys.get(prefix)
+    if entry is None or not _generator.verify(key, entry[0]):
+        raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+    if entry[1] is not None and entry[1] < time.time():
+        raise exceptions.AuthenticationFailed("This API key has expired.")
+    return StorefrontKey(prefix)
+
+
 class StorefrontKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        keyword, _, key = header.partition(" ")
-        if keyword.lower() != KEYWORD.lower() or not key:
-            raise exceptions.NotAuthenticated("Send the storefront key as 'Authorization: Api-Key <key>'.")
-        prefix = key.partition(".")[0]
-        entry = serving_state().api_keys.get(prefix)
-        if entry is None or not _generator.verify(key, entry[0]):
-            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
-        if entry[1] is not None and entry[1] < time.time():
-            raise exceptions.AuthenticationFailed("This API key has expired.")
-        return StorefrontKey(prefix), key
+        return storefront_key_verify(header), header.partition(" ")[2]
 
     def authenticate_header(self, request) -> str:
         return KEYWORD

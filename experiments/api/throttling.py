@@ -76,17 +76,23 @@ class RateLimiter:
 limiter = RateLimiter()
 
 
+def storefront_key_admit(prefix: str | None) -> int | None:
+    """None if the key may make this request now, else the seconds to wait (for Retry-After)."""
+    limit = settings.STOREFRONT_RATE_PER_S
+    if not limit or prefix is None:
+        return None
+    now = time.time()
+    if limiter.admit(prefix, limit, now):
+        return None
+    return max(math.ceil(WINDOW_S - now % WINDOW_S), 1)
+
+
 class StorefrontKeyThrottle(BaseThrottle):
     """Refuses more than ``STOREFRONT_RATE_PER_S`` requests per second per key with 429 + Retry-After."""
 
     def allow_request(self, request, view) -> bool:
-        limit = settings.STOREFRONT_RATE_PER_S
-        prefix = getattr(request.user, "prefix", None)
-        if not limit or prefix is None:
-            return True
-        now = time.time()
-        self.retry_after = max(math.ceil(WINDOW_S - now % WINDOW_S), 1)
-        return limiter.admit(prefix, limit, now)
+        self.retry_after = storefront_key_admit(getattr(request.user, "prefix", None))
+        return self.retry_after is None
 
     def wait(self) -> float:
-        return float(getattr(self, "retry_after", WINDOW_S))
+        return float(self.retry_after or WINDOW_S)

@@ -32,6 +32,7 @@ def test_assignments_keep_answering_from_memory_while_the_cache_is_down(
 ):
     decisions_for(api, session_id="warm")  # state loaded while everything is up
     monkeypatch.setattr("experiments.serving.state.cache", _Down())
+    monkeypatch.setattr(session_store, "_get_one", _Down().get_one)
     monkeypatch.setattr(session_store, "_get_many", _Down().get_many)
     with django_assert_num_queries(0):
         decisions = decisions_for(api, session_id="down")
