@@ -394,6 +394,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lag-workers", type=int, default=1, help="Celery worker processes (-c)")
     parser.add_argument("--lag-drain", type=float, default=180.0, help="seconds to wait for the worker")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--pages-only", action="store_true", help="closed and open loop pages only (no events, COPY, lag)"
+    )
     parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
     args = parser.parse_args(argv)
     args.probe, args.tool = 50, "wrk"
@@ -454,6 +457,16 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
         server, key, "/api/v1/assignments", workdir / "assign12.jsonl", half, args.open_duration, events=False
     ).result()
     opened["alongside"] = side.result() if side else None
+    if args.pages_only:
+        return {
+            "variants_served": served,
+            "probe": probe.summary(),
+            "closed_loop": closed,
+            "closed_loop_rounds": rounds,
+            "open_loop_12slot": opened,
+            "events": None,
+            "posterior_lag": None,
+        }
     say(
         f"events alone: batches of {args.events_batch}, {args.concurrency} connections, "
         f"{args.events_duration:.0f} s"
@@ -507,6 +520,8 @@ def report_print(report: dict) -> None:
         f"p50 {o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms, errors {o['errors']}"
     )
     e = report["events"]
+    if e is None:
+        return
     print(
         f"events: {e['accepted_per_s']:.0f}/s accepted, {e['cpu_us_per_event']} us worker CPU each; raw COPY "
         f"{e['copy']['rows_per_s']:.0f} rows/s; ratio {e['x_copy']:.3f}"

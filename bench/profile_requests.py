@@ -96,6 +96,26 @@ def _event_batches(pages: list[bytes], key: str, rng: random.Random) -> list[byt
     return batches
 
 
+def signals_prime(items: list[str], n: int, rng: random.Random) -> None:
+    """Sessions ``prof-0 .. prof-{n-1}`` get what ``bench_peak.py``'s shoppers have: 3-6 views
+    with dwell, an add-to-cart, a removal for one in five (so the session models do real work)."""
+    from experiments.serving.session_store import signals_update
+
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    events = []
+    for s in range(n):
+        session, viewed = f"prof-{s}", rng.sample(items, rng.randint(3, 6))
+        base = {"session_id": session, "ts": ts}
+        events += [
+            base | {"type": "view", "item_id": i, "dwell_ms": rng.randint(1_000, 90_000)} for i in viewed
+        ]
+        events.append(base | {"type": "add_to_cart", "item_id": viewed[-1]})
+        if rng.random() < 0.2:
+            events.append(base | {"type": "remove_from_cart", "item_id": viewed[-1]})
+    for start in range(0, len(events), 500):
+        signals_update(events[start : start + 500])
+
+
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,6 +157,7 @@ def main() -> int:
             out.append(orjson.dumps(body))
         return out
 
+    signals_prime(items, args.n, rng)
     forms = {
         "healthz": ("GET", "/healthz", [b""] * args.n),
         "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
