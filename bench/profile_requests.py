@@ -7,7 +7,9 @@ Uses the database, Redis db and models that ``bench/bench_http.py`` seeded (run 
 Prints CPU microseconds per request for ``/healthz``, a 1-slot and a 12-slot assignment, and
 their ratios to ``/healthz``. The HTTP bench adds gunicorn's own per-request cost (accepting the
 connection, parsing, writing) to every endpoint, so its ratios are closer to 1 than these.
-``--profile NAME`` runs that endpoint again under cProfile and prints the top functions.
+``--profile NAME`` runs that endpoint again under cProfile and prints the top functions;
+with ``--sampling`` under pyinstrument's sampling profiler (no per-call overhead, so small
+functions are not inflated as under cProfile).
 """
 
 import argparse
@@ -123,6 +125,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument("-n", type=int, default=3000, help="requests per endpoint")
     parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot", "events"])
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--sampling", action="store_true", help="profile with pyinstrument's sampler instead of cProfile"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     return parser.parse_args()
 
@@ -130,6 +135,24 @@ def _args() -> argparse.Namespace:
 def _start_response(status, headers, exc_info=None):
     if not status.startswith("20"):
         raise SystemExit(f"unexpected {status}")
+
+
+def profile_print(work, *, sampling: bool, top: int) -> None:
+    """Run ``work`` under pyinstrument (``sampling``) or cProfile and print where the time went."""
+    if sampling:
+        from pyinstrument import Profiler
+
+        sampler = Profiler(interval=0.0002)
+        sampler.start()
+        work()
+        sampler.stop()
+        print(sampler.output_text(unicode=False, color=False, show_all=False, time="percent_of_total"))
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    work()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
 
 def main() -> int:
@@ -186,11 +209,7 @@ def main() -> int:
         print(f"{name:14s} {us:8.1f} us CPU/request  {ratio:6.2f}x healthz (median of {args.rounds} rounds)")
     print(f"events: {cpu['events'] / EVENTS_PER_BATCH:.1f} us CPU per event (batches of {EVENTS_PER_BATCH})")
     if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        run(args.profile)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+        profile_print(lambda: run(args.profile), sampling=args.sampling, top=args.top)
     return 0
 
 

@@ -16,7 +16,7 @@ and the benchmark against brute force).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,12 +38,19 @@ class IvfIndex:
     items: np.ndarray
     vectors: np.ndarray
     positions: np.ndarray
+    _sizes: np.ndarray = field(init=False, repr=False)
+    _starts: list[int] = field(init=False, repr=False)
+    _ends: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.indptr) != len(self.centroids) + 1 or self.indptr[-1] != len(self.items):
             raise RecoError("IvfIndex: indptr must have n_clusters + 1 entries ending at len(items)")
         if len(self.vectors) != len(self.items) or len(self.positions) < len(self.items):
             raise RecoError("IvfIndex: vectors and items must have one row per indexed item")
+        # Per-query constants, computed once (the index is immutable).
+        object.__setattr__(self, "_sizes", np.diff(self.indptr))
+        object.__setattr__(self, "_starts", self.indptr[:-1].tolist())
+        object.__setattr__(self, "_ends", self.indptr[1:].tolist())
 
     @property
     def n_clusters(self) -> int:
@@ -70,7 +77,7 @@ class IvfIndex:
 
     def _clusters(self, query: np.ndarray, n_candidates: int) -> np.ndarray:
         """The best clusters for ``query``, in order, holding at least ``n_candidates`` items."""
-        sizes = np.diff(self.indptr)
+        sizes = self._sizes
         probe_scores = self.centroids @ query
         avg = max(1.0, len(self.items) / max(1, self.n_clusters))
         m = min(self.n_clusters, int(np.ceil(n_candidates / avg)) * 2 + 1)
@@ -95,8 +102,8 @@ class IvfIndex:
         budget = max_scan or 4 * n_candidates
         items, scores = [], []
         for c in self._clusters(query, n_candidates).tolist():
-            a = int(self.indptr[c])
-            b = min(int(self.indptr[c + 1]), a + budget)
+            a = self._starts[c]
+            b = min(self._ends[c], a + budget)
             items.append(self.items[a:b])
             scores.append(self.vectors[a:b] @ query)
             budget -= b - a
