@@ -457,16 +457,15 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
         server, key, "/api/v1/assignments", workdir / "assign12.jsonl", half, args.open_duration, events=False
     ).result()
     opened["alongside"] = side.result() if side else None
+    pages = {
+        "variants_served": served,
+        "probe": probe.summary(),
+        "closed_loop": closed,
+        "closed_loop_rounds": rounds,
+        "open_loop_12slot": opened,
+    }
     if args.pages_only:
-        return {
-            "variants_served": served,
-            "probe": probe.summary(),
-            "closed_loop": closed,
-            "closed_loop_rounds": rounds,
-            "open_loop_12slot": opened,
-            "events": None,
-            "posterior_lag": None,
-        }
+        return pages | {"events": None, "posterior_lag": None}
     say(
         f"events alone: batches of {args.events_batch}, {args.concurrency} connections, "
         f"{args.events_duration:.0f} s"
@@ -478,12 +477,7 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
     say(f"raw COPY of {ev.accepted} stored rows, {args.events_batch} per COPY")
     copy = copy_baseline(env, ev.accepted, args.events_batch)
     lag = lag_run(env, server, key, workdir / "events.jsonl", args)
-    return {
-        "variants_served": served,
-        "probe": probe.summary(),
-        "closed_loop": closed,
-        "closed_loop_rounds": rounds,
-        "open_loop_12slot": opened,
+    return pages | {
         "events": {
             "accepted_per_s": round(events_per_s, 1),
             "p99_ms": ev.p99_ms,
