@@ -1,5 +1,7 @@
+import base64
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 import time_machine
 
@@ -66,6 +68,33 @@ def test_a_tampered_decision_id_is_rejected(api, storefront):
     result = events_post(api, batch).json()
     assert result["accepted"] == 0
     assert [r["code"] for r in result["rejected"]] == ["invalid_signature"] * 3
+
+
+@pytest.mark.django_db
+def test_a_decision_cannot_be_moved_to_another_experiment_or_arm(api, storefront):
+    """Rewriting a genuine token's experiment or arm to another running experiment's keeps the
+    genuine tag, and is refused: an outcome is only ever credited where it was served."""
+    first, second = decisions_for(api, slots=["pdp_similar", "pdp_bought_together"])
+    body, tag = first["decision_id"].split(".")
+    other_body = second["decision_id"].split(".")[0]
+    fields = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    other = orjson.loads(base64.urlsafe_b64decode(other_body + "=" * (-len(other_body) % 4)))
+    assert fields[2] != other[2]  # two different experiments
+    moved_experiment = [*fields[:2], other[2], other[3], *fields[4:]]
+    moved_arm = [*fields[:3], fields[3] + 1, *fields[4:]]
+    batch = [
+        event("click", decision_id=_token(moved, tag), item_id=first["items"][0]["item_id"])
+        for moved in (moved_experiment, moved_arm)
+    ]
+    result = events_post(api, batch).json()
+    assert result["accepted"] == 0
+    assert [r["code"] for r in result["rejected"]] == ["invalid_signature"] * 2
+    genuine = event("click", decision_id=first["decision_id"], item_id=first["items"][0]["item_id"])
+    assert events_post(api, [genuine]).json()["accepted"] == 1
+
+
+def _token(fields: list, tag: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(fields)).rstrip(b"=").decode() + "." + tag
 
 
 @pytest.mark.django_db
