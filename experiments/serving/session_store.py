@@ -4,6 +4,7 @@ Redis in services mode, so every web process sees what the events endpoint wrote
 Reads and writes never raise: without the cache a session simply has no signals.
 """
 
+import hashlib
 import logging
 import os
 import threading
@@ -21,7 +22,10 @@ MAX_CART = 50
 
 
 def _key(session_id: str) -> str:
-    return f"{cache.key_prefix}:sig:{session_id}"
+    """The cache key of a session's signals: a hash of its id, so whatever a storefront sends as
+    a session id (spaces, control characters, 128 characters) makes a short, safe key."""
+    digest = hashlib.blake2b(session_id.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+    return f"{cache.key_prefix}:sig:{digest}"
 
 
 @lru_cache(maxsize=1)

@@ -59,14 +59,24 @@ def test_a_forked_child_opens_its_own_connection():
     assert session_store.signals_read("reader")  # the parent's socket was not disturbed
 
 
-def test_with_redis_refusing_connections_a_read_is_empty_and_fast(monkeypatch, settings):
+def test_with_redis_refusing_connections_a_read_is_empty_and_fast(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     session_store.redis_client.cache_clear()
-    monkeypatch.setattr(session_store._reader, "pid", None)
+    session_store._reader.__dict__.clear()  # the next read opens a connection to that URL
     try:
         started = time.perf_counter()
         assert session_store.signals_read("reader") == {}
         assert time.perf_counter() - started < 0.2
     finally:
         session_store.redis_client.cache_clear()
-        session_store._reader.pid = None
+        session_store._reader.__dict__.clear()
+
+
+def test_any_session_id_makes_a_short_safe_key():
+    odd = "s\x00 \u00e9\U001043af" + "x" * 120
+    keys = {session_store._key(odd), session_store._key(odd + "y"), session_store._key("s")}
+    assert len(keys) == 3
+    assert all(len(k) < 80 and k.isprintable() and " " not in k for k in keys)
+    session_store.signals_update([VIEW | {"session_id": odd}])
+    assert session_store.signals_read(odd)["viewed"] == [["i-1", 900.0]]
+    assert session_store.signals_read(odd + "y") == {}
