@@ -39,8 +39,7 @@ class IvfIndex:
     vectors: np.ndarray
     positions: np.ndarray
     _sizes: np.ndarray = field(init=False, repr=False)
-    _starts: list[int] = field(init=False, repr=False)
-    _ends: list[int] = field(init=False, repr=False)
+    _bounds: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.indptr) != len(self.centroids) + 1 or self.indptr[-1] != len(self.items):
@@ -49,8 +48,7 @@ class IvfIndex:
             raise RecoError("IvfIndex: vectors and items must have one row per indexed item")
         # Per-query constants, computed once (the index is immutable).
         object.__setattr__(self, "_sizes", np.diff(self.indptr))
-        object.__setattr__(self, "_starts", self.indptr[:-1].tolist())
-        object.__setattr__(self, "_ends", self.indptr[1:].tolist())
+        object.__setattr__(self, "_bounds", self.indptr.tolist())
 
     @property
     def n_clusters(self) -> int:
@@ -102,8 +100,8 @@ class IvfIndex:
         budget = max_scan or 4 * n_candidates
         items, scores = [], []
         for c in self._clusters(query, n_candidates).tolist():
-            a = self._starts[c]
-            b = min(self._ends[c], a + budget)
+            a = self._bounds[c]
+            b = min(self._bounds[c + 1], a + budget)
             items.append(self.items[a:b])
             scores.append(self.vectors[a:b] @ query)
             budget -= b - a

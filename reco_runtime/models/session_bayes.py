@@ -192,8 +192,8 @@ class SessionBayes(Recommender):
 
         One lookup table over the brands instead of a pass over the candidates per touched
         brand: the candidates are a few hundred, so each numpy call costs more than its work."""
-        n_b = np.bincount(self._brand[items], weights=ev, minlength=self._n_brands)
-        touched = np.flatnonzero(np.bincount(self._brand[items], minlength=self._n_brands))
+        touched = self._brand[items]
+        n_b = np.bincount(touched, weights=ev, minlength=self._n_brands)
         factor = np.ones(self._n_brands)
         factor[touched] = np.exp(self.params.brand_weight * np.tanh(n_b[touched]))
         return score * factor[self._brand[cands]]

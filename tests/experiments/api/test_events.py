@@ -1,4 +1,3 @@
-import base64
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -6,6 +5,7 @@ import pytest
 import time_machine
 
 from experiments.models import Event
+from experiments.serving.decision_tokens import _b64, _unb64
 from tests.experiments.storefront_helpers import decisions_for, event, events_post
 
 
@@ -77,8 +77,8 @@ def test_a_decision_cannot_be_moved_to_another_experiment_or_arm(api, storefront
     first, second = decisions_for(api, slots=["pdp_similar", "pdp_bought_together"])
     body, tag = first["decision_id"].split(".")
     other_body = second["decision_id"].split(".")[0]
-    fields = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    other = orjson.loads(base64.urlsafe_b64decode(other_body + "=" * (-len(other_body) % 4)))
+    fields = orjson.loads(_unb64(body))
+    other = orjson.loads(_unb64(other_body))
     assert fields[2] != other[2]  # two different experiments
     moved_experiment = [*fields[:2], other[2], other[3], *fields[4:]]
     moved_arm = [*fields[:3], fields[3] + 1, *fields[4:]]
@@ -94,7 +94,7 @@ def test_a_decision_cannot_be_moved_to_another_experiment_or_arm(api, storefront
 
 
 def _token(fields: list, tag: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(fields)).rstrip(b"=").decode() + "." + tag
+    return _b64(orjson.dumps(fields)) + "." + tag
 
 
 @pytest.mark.django_db
