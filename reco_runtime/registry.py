@@ -66,6 +66,17 @@ class Manifest:
     def to_json(self) -> str:
         return json.dumps(_jsonable(asdict(self)), indent=1, sort_keys=True)
 
+    def content_key(self, prefix: str = "") -> str:
+        """A hash of the artifact's files under ``prefix`` (their names below it and sha256s):
+        equal for byte-identical artifacts, such as a model published on its own and the same
+        fitted model saved as a hybrid's generator (``prefix="<generator>/"``)."""
+        entries = sorted(
+            (name[len(prefix) :], str(info.get("sha256")))
+            for name, info in self.files.items()
+            if name.startswith(prefix)
+        )
+        return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         doc = json.loads(text)

@@ -7,8 +7,8 @@ external ids before building a request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -66,6 +66,9 @@ class RecRequest:
     exclude: item indices never to return (cart, items shown by earlier slots); the page's own
     product is never returned either.
     cohort: legacy customer cohort 0..11 if the caller knows it (see ``cohorts.cohort_of``).
+    page_memo: a dict shared by the requests of one page (the same user, product and signals;
+    only ``k`` and ``exclude`` differ), in which models keep the work that does not depend on
+    those two, so a model serving several slots, alone or inside a ``hybrid``, does it once.
     """
 
     k: int
@@ -75,6 +78,7 @@ class RecRequest:
     exclude: frozenset[int] = frozenset()
     device: str | None = None
     cohort: int | None = None
+    page_memo: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or not 0 < self.k <= MAX_K:

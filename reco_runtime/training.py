@@ -28,6 +28,8 @@ from reco_runtime.errors import RecoError
 from reco_runtime.evaluate import HOLDOUT, models_evaluate, user_cases
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import ALGORITHMS, Recommender
+from reco_runtime.models.base import _jsonable
+from reco_runtime.models.hybrid import Hybrid
 from reco_runtime.registry import ModelRegistry
 
 EVAL_K = 10
@@ -60,6 +62,57 @@ def holdout_metrics(
     }
 
 
+def _fit_key(algorithm: str, params: dict[str, Any]) -> tuple[str, str]:
+    """(algorithm, its full params as JSON): equal for params that differ only by defaults."""
+    full = ALGORITHMS[algorithm](**params).params_dict
+    return algorithm, json.dumps(_jsonable(full), sort_keys=True)
+
+
+class ModelFits:
+    """Fits models on one data set, each distinct (algorithm, params) once.
+
+    A ``hybrid`` is assembled from the generators fitted for the standalone variants
+    (``Hybrid.from_generators``) instead of fitting them again: training is faster, and the
+    hybrid's artifact holds byte-identical copies of theirs, which serving loads once (see
+    ``experiments.serving.model_store``). Only models a ``hybrid`` of ``planned`` needs are kept
+    in memory; fit the hybrids last for them to be shared.
+    """
+
+    def __init__(
+        self,
+        interactions: Interactions,
+        catalog: Catalog,
+        *,
+        planned: Iterable[tuple[str, dict[str, Any]]] = (),
+        progress: Any = None,
+    ) -> None:
+        self.interactions, self.catalog, self.progress = interactions, catalog, progress
+        self._wanted = {
+            _fit_key(*spec)
+            for algorithm, params in planned
+            if algorithm == Hybrid.algorithm
+            for spec in Hybrid.generator_specs(**params).values()
+        }
+        self._kept: dict[tuple[str, str], Recommender] = {}
+
+    def fit(self, algorithm: str, params: dict[str, Any]) -> Recommender:
+        key = _fit_key(algorithm, params)
+        model = self._kept.get(key)
+        if model is not None:
+            return model
+        if algorithm == Hybrid.algorithm:
+            generators = {g: self._fit_kept(*spec) for g, spec in Hybrid.generator_specs(**params).items()}
+            return Hybrid.from_generators(generators, **params)
+        model = ALGORITHMS[algorithm](**params).fit(self.interactions, self.catalog, progress=self.progress)
+        if key in self._wanted:
+            self._kept[key] = model
+        return model
+
+    def _fit_kept(self, algorithm: str, params: dict[str, Any]) -> Recommender:
+        self._wanted.add(_fit_key(algorithm, params))
+        return self.fit(algorithm, params)
+
+
 def train_all(
     interactions: Interactions,
     catalog: Catalog,
@@ -79,14 +132,17 @@ def train_all(
     params = params or {}
     catalog_version = registry.save_catalog(catalog)
     train, test = interactions.split_temporal(holdout=HOLDOUT)
+    planned = [(name, params.get(name, {})) for name in names]
+    on_train = ModelFits(train, catalog, planned=planned, progress=progress)
+    on_all = ModelFits(interactions, catalog, planned=planned, progress=progress)
     versions = {}
-    bar = tqdm(names, desc="train", disable=not progress)
+    bar = tqdm(sorted(names, key=lambda name: name == Hybrid.algorithm), desc="train", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        model = ALGORITHMS[name](**params.get(name, {})).fit(train, catalog, progress=progress)
+        model = on_train.fit(name, params.get(name, {}))
         metrics = holdout_metrics(model, train, test, eval_users=eval_users)
         if refit:
-            model = ALGORITHMS[name](**params.get(name, {})).fit(interactions, catalog, progress=progress)
+            model = on_all.fit(name, params.get(name, {}))
             metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
         versions[name] = registry.publish(
             model,

@@ -107,7 +107,9 @@ class SlotServer:
     Given the page's ``slot_keys`` up front, it picks every slot's arm first; a model that serves
     several slots of the page computes its candidates once (``Recommender.page_candidates``, with
     room for everything the page can exclude), and each of those slots takes its first ``k``
-    candidates not shown yet (``Recommender.recommend_from``).
+    candidates not shown yet (``Recommender.recommend_from``). Every request of the page carries
+    one ``page_memo``: a model that also runs as a ``hybrid``'s generator (the same loaded
+    object, see ``model_store``) scores the session once for both.
     """
 
     def __init__(self, state: ServingState, data: AssignmentInput, slot_keys: tuple[str, ...] = ()) -> None:
@@ -134,6 +136,7 @@ class SlotServer:
         self._picks: dict[str, _Pick] = {}
         self._uses: dict[str, int] = {}
         self._shared: dict[str, _PageCandidates] = {}
+        self._page_memo: dict = {}
         self._page_k = 0
         self._plan(slot_keys)
 
@@ -158,6 +161,7 @@ class SlotServer:
             signals=self.signals,
             exclude=frozenset(self.exclude) if exclude is None else exclude,
             device=self.data.device,
+            page_memo=self._page_memo,
         )
 
     def _model(self, variant: VariantState | None) -> Recommender:

@@ -13,8 +13,9 @@ from experiments.serving.model_store import models_forget, registry
 from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
 from reco_runtime.interactions import Interactions
-from reco_runtime.models import ALGORITHMS
-from reco_runtime.training import HOLDOUT, holdout_metrics
+from reco_runtime.models import Recommender
+from reco_runtime.models.hybrid import Hybrid
+from reco_runtime.training import HOLDOUT, ModelFits, holdout_metrics
 
 log = logging.getLogger(__name__)
 TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
@@ -66,14 +67,23 @@ def _variant_groups(algorithms: list[str] | None) -> dict[tuple[str, str], list[
     return groups
 
 
-def _model_fit(algorithm: str, params: dict, interactions: Interactions, catalog: Catalog, evaluate: bool):
-    """Fit on everything; with ``evaluate`` first fit on the older 80% and score the newest 20%."""
-    metrics: dict = {}
-    if evaluate and len(interactions) > 0:
-        train, test = interactions.split_temporal(holdout=HOLDOUT)
-        held_out = ALGORITHMS[algorithm](**params).fit(train, catalog)
-        metrics = holdout_metrics(held_out, train, test, eval_users=EVAL_USERS)
-    return ALGORITHMS[algorithm](**params).fit(interactions, catalog), metrics
+class _Fits:
+    """Each variant group's model on all interactions, and with ``evaluate`` its offline metrics:
+    first fit on the older 80% and scored on the newest 20%. Hybrids reuse the generators
+    fitted for standalone variants (``ModelFits``)."""
+
+    def __init__(self, interactions: Interactions, catalog: Catalog, planned: list, evaluate: bool) -> None:
+        self.on_all = ModelFits(interactions, catalog, planned=planned)
+        self.split = interactions.split_temporal(holdout=HOLDOUT) if evaluate and len(interactions) else None
+        self.on_train = ModelFits(self.split[0], catalog, planned=planned) if self.split else None
+
+    def fit(self, algorithm: str, params: dict) -> tuple[Recommender, dict]:
+        metrics: dict = {}
+        if self.split and self.on_train:
+            train, test = self.split
+            held_out = self.on_train.fit(algorithm, params)
+            metrics = holdout_metrics(held_out, train, test, eval_users=EVAL_USERS)
+        return self.on_all.fit(algorithm, params), metrics
 
 
 def models_train(
@@ -97,11 +107,12 @@ def models_train(
     say(f"catalog {catalog_version}: {catalog.n_items} items, {len(interactions)} interactions")
     assigned: dict[str, str] = {}
     groups = _variant_groups(algorithms)
-    for (algorithm, params_json), variants in tqdm(
-        groups.items(), desc="train", unit="model", mininterval=1.0
-    ):
+    planned = [(algorithm, json.loads(params_json)) for algorithm, params_json in groups]
+    fits = _Fits(interactions, catalog, planned, evaluate)
+    order = sorted(groups.items(), key=lambda group: group[0][0] == Hybrid.algorithm)
+    for (algorithm, params_json), variants in tqdm(order, desc="train", unit="model", mininterval=1.0):
         params = json.loads(params_json)
-        model, metrics = _model_fit(algorithm, params, interactions, catalog, evaluate)
+        model, metrics = fits.fit(algorithm, params)
         version = reg.publish(
             model,
             params=params,

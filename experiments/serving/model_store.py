@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _catalogs: dict[str, Catalog] = {}
 _models: dict[tuple[str, str], Recommender | None] = {}
+# (content key, catalog version) -> the one loaded model with that content (see ``_shared``)
+_by_content: dict[tuple[str, str], Recommender] = {}
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +34,7 @@ def catalog_current(version: str) -> Catalog | None:
                 catalog = registry().load_catalog(version)
                 _catalogs.clear()  # one catalog in memory at a time; old models go with it
                 _models.clear()
+                _by_content.clear()
                 _catalogs[version] = catalog
     return catalog
 
@@ -47,11 +50,24 @@ def model_for(model_version: str, catalog_version: str) -> Recommender | None:
     with _lock:
         if key not in _models:
             try:
-                _models[key] = registry().load(model_version, catalog)
+                model = registry().load(model_version, catalog)
+                _models[key] = _shared(model, model_version, catalog_version)
             except Exception:
                 log.exception("model %s cannot be loaded; its slots fall back", model_version)
                 _models[key] = None
     return _models[key]
+
+
+def _shared(model: Recommender, model_version: str, catalog_version: str) -> Recommender:
+    """One object per distinct model content: a hybrid's generator that is byte-identical to a
+    model published on its own (training builds hybrids from those) becomes that same object,
+    whichever is loaded first. Memory is held once, and a page that serves both scores the
+    session once for both (``Recommender._page_once``)."""
+    manifest = registry().manifest(model_version)
+    parts = model.sub_models()
+    for name, part in parts.items():
+        parts[name] = _by_content.setdefault((manifest.content_key(f"{name}/"), catalog_version), part)
+    return _by_content.setdefault((manifest.content_key(), catalog_version), model)
 
 
 def models_forget() -> None:
@@ -59,4 +75,5 @@ def models_forget() -> None:
     with _lock:
         _catalogs.clear()
         _models.clear()
+        _by_content.clear()
     registry.cache_clear()

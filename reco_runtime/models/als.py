@@ -140,11 +140,13 @@ class Als(Recommender):
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        u = self.user_vector(request)
-        if u is None:
-            return _ranking.empty()
-        cands, scores = self.index.search(u, self.params.n_candidates + len(exclude))
+        size = self.params.n_candidates + len(exclude)
+        cands, scores = self._page_once(request, ("search", size), lambda: self._search(request, size))
         return _ranking.top_k(cands, scores, n, exclude)
+
+    def _search(self, request: RecRequest, size: int) -> tuple[np.ndarray, np.ndarray]:
+        u = self._page_once(request, "user_vector", lambda: self.user_vector(request))
+        return _ranking.empty() if u is None else self.index.search(u, size)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"user_factors": self.user_factors, "user_ids": self.user_ids, "gram": self.gram}

@@ -12,9 +12,10 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ MODEL_FORMAT = 1
 MODEL_FILE = "model.json"
 FALLBACK_N = 500  # length of the bestseller list every variant back-fills short answers from
 FALLBACK_HALF_LIFE_S = 7 * 86_400.0
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +161,25 @@ class Recommender:
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def _page_once(self, request: RecRequest, what: Any, compute: Callable[[], _T]) -> _T:
+        """``compute()``, once per page for this model: kept in ``request.page_memo`` under the
+        model, ``what`` and the request's context (product, user, signals), so a request of
+        another context can never read it. Results are shared: callers must not modify them."""
+        memo = request.page_memo
+        if memo is None:
+            return compute()
+        # The entry keeps the signals object alive, so its id cannot be reused by another one.
+        key = (id(self), what, request.product, request.user_id, id(request.signals))
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = (self, request.signals, compute())
+        return entry[2]
+
+    def sub_models(self) -> dict[str, Recommender]:
+        """The fitted models this one is made of, by name (``hybrid``'s generators); the dict
+        itself, so a loader can swap in an identical model it already holds."""
+        return {}
 
     # -- persistence ------------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -79,8 +79,22 @@ class Hybrid(Recommender):
                 raise RecoError(f"hybrid: generator {g!r} must be a fitted {GENERATORS.get(g)}")
         first = next(iter(generators.values()))
         model.generators = {g: generators[g] for g in model._active()}
-        model.catalog, model.fallback, model.fit_seconds = first.catalog, first.fallback, 0.0
+        model.catalog, model.fallback = first.catalog, first.fallback
+        model.fit_seconds = sum(sub.fit_seconds or 0.0 for sub in model.generators.values())
         return model
+
+    @classmethod
+    def generator_specs(cls, **params: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(algorithm, params) of each generator a hybrid with ``params`` fits."""
+        p = HybridParams(**params)
+        return {
+            g: (GENERATORS[g].algorithm, dict(p.generator_params.get(g, {})))
+            for g in GENERATORS
+            if p.weights.get(g, 0.0) > 0
+        }
+
+    def sub_models(self) -> dict[str, Recommender]:
+        return self.generators
 
     def _active(self) -> list[str]:
         return [g for g in GENERATORS if self.params.weights.get(g, 0.0) > 0]

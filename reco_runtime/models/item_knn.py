@@ -52,6 +52,11 @@ class ItemKnn(Recommender):
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
+        items, scores = self._page_once(request, "scores", lambda: self._scores(request))
+        return _ranking.top_k(items, scores, n, exclude)
+
+    def _scores(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
+        """Every neighbour of the request's seeds with its summed score."""
         p: ItemKnnParams = self.params
         seeds = session_seeds(
             request.product,
@@ -62,8 +67,7 @@ class ItemKnn(Recommender):
             view_weight=p.view_weight,
             max_views=p.max_views,
         )
-        items, scores = seed_scores(self.neighbours, seeds)
-        return _ranking.top_k(items, scores, n, exclude)
+        return seed_scores(self.neighbours, seeds)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return self.neighbours.arrays("nb"), {}

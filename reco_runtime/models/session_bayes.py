@@ -157,6 +157,13 @@ class SessionBayes(Recommender):
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(top-n items, their scores, theta), theta as in ``category_posterior``."""
+        cands, score, theta = self._page_once(request, "pool", lambda: self._pool(request))
+        top, top_scores = _ranking.top_k(cands, score, n, exclude)
+        return top, top_scores, theta
+
+    def _pool(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(candidate pool, float32 scores, theta): everything but the top-n, which alone
+        depends on ``n`` and the exclusions."""
         p: SessionBayesParams = self.params
         items, ev = self._evidence(request)
         theta = self._theta(items, ev)
@@ -182,8 +189,7 @@ class SessionBayes(Recommender):
         if request.signals.removed:  # the removed item itself: rho * its removal evidence
             gone = np.isin(cands, np.asarray(request.signals.removed))
             score = np.where(gone, score * np.exp(-p.removed_penalty * p.removed_evidence), score)
-        top, top_scores = _ranking.top_k(cands, score.astype(np.float32), n, exclude)
-        return top, top_scores, theta
+        return cands, score.astype(np.float32), theta
 
     def _brand_factor(
         self, cands: np.ndarray, items: np.ndarray, ev: np.ndarray, score: np.ndarray
