@@ -5,8 +5,10 @@ Uses the database, Redis db and models that ``bench/bench_http.py`` seeded (run 
     .venv/bin/python bench/profile_requests.py [-n 3000] [--profile assign_1slot] [--top 30]
 
 Prints CPU microseconds per request for ``/healthz``, a 1-slot and a 12-slot assignment, and
-their ratios to ``/healthz``. The HTTP bench adds gunicorn's own per-request cost (accepting the
-connection, parsing, writing) to every endpoint, so its ratios are closer to 1 than these.
+their ratios to ``/healthz``; ``--without-page-memo`` adds 12-slot pages served without the page
+memo, interleaved with the rest, for what sharing per-page work saves. The HTTP bench adds
+gunicorn's own per-request cost (accepting the connection, parsing, writing) to every endpoint,
+so its ratios are closer to 1 than these.
 ``--profile NAME`` runs that endpoint again under cProfile and prints the top functions;
 with ``--sampling`` under pyinstrument's sampling profiler (no per-call overhead, so small
 functions are not inflated as under cProfile).
@@ -129,6 +131,12 @@ def _args() -> argparse.Namespace:
         "--sampling", action="store_true", help="profile with pyinstrument's sampler instead of cProfile"
     )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--without-page-memo",
+        action="store_true",
+        help="also run the 12-slot pages with no page memo (each model scores the session on its "
+        "own, a hybrid's generators too), interleaved with the rest",
+    )
     return parser.parse_args()
 
 
@@ -155,42 +163,69 @@ def profile_print(work, *, sampling: bool, top: int) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
 
+def _slot_server_switchable():
+    """``SlotServer`` whose page memo is dropped while its ``page_memo_off`` is set."""
+    from experiments.services.assignments import SlotServer
+
+    init = SlotServer.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if SlotServer.page_memo_off:
+            self._page_memo = None
+
+    SlotServer.page_memo_off = False
+    SlotServer.__init__ = __init__
+    return SlotServer
+
+
+def _forms(n: int, items: list[str], rng: random.Random) -> dict[str, tuple[str, str, list[bytes]]]:
+    """(method, path, bodies) of ``n`` requests per endpoint, for the primed shoppers."""
+    import orjson
+
+    def bodies(one_slot: bool) -> list[bytes]:
+        out = []
+        for s in range(n):
+            body: dict = {"session_id": f"prof-{s}", "context": {"product_id": rng.choice(items)}}
+            if one_slot:
+                body["slots"] = ["pdp_similar"]
+            out.append(orjson.dumps(body))
+        return out
+
+    return {
+        "healthz": ("GET", "/healthz", [b""] * n),
+        "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
+        "assign_12slot": ("POST", "/api/v1/assignments", bodies(False)),
+    }
+
+
 def main() -> int:
     args = _args()
 
     import django
 
     django.setup()
-    import orjson
     from rest_framework_api_key.models import APIKey
 
     from controlplane.wsgi import application
     from experiments.models import Item
 
+    SlotServer = _slot_server_switchable()
+
     _, key = APIKey.objects.create_key(name=f"bench-profile-{int(time.time())}")
     items = list(Item.objects.values_list("item_id", flat=True)[:5000])
     rng = random.Random(7)
 
-    def bodies(one_slot: bool) -> list[bytes]:
-        out = []
-        for n in range(args.n):
-            body: dict = {"session_id": f"prof-{n}", "context": {"product_id": rng.choice(items)}}
-            if one_slot:
-                body["slots"] = ["pdp_similar"]
-            out.append(orjson.dumps(body))
-        return out
-
     signals_prime(items, args.n, rng)
-    forms = {
-        "healthz": ("GET", "/healthz", [b""] * args.n),
-        "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
-        "assign_12slot": ("POST", "/api/v1/assignments", bodies(False)),
-    }
+    forms = _forms(args.n, items, rng)
     forms["events"] = ("POST", "/api/v1/events", _event_batches(forms["assign_12slot"][2], key, rng))
+    if args.without_page_memo:
+        forms["12slot_no_memo"] = forms["assign_12slot"]
 
     def run(name: str, part: slice = slice(None)) -> float:
         method, path, payloads = forms[name]
         payloads = payloads[part]
+        SlotServer.page_memo_off = name == "12slot_no_memo"
         started = time.process_time()
         for body in payloads:
             b"".join(application(_environ(method, path, body, key), _start_response))
