@@ -83,6 +83,10 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
+# The admin's flash messages live in the session it already has. The default storage tries a
+# signed cookie first, and builds that cookie's signer on every request, storefront calls too.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "controlplane.urls"
 WSGI_APPLICATION = "controlplane.wsgi.application"
 
