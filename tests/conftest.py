@@ -46,6 +46,7 @@ def _serving_state_fresh(settings, tmp_path):
     from experiments.serving.runtime import serving_state_reset
 
     settings.SERVING_REFRESH_S = 0.0
+    settings.SERVING_GC_FREEZE = False  # freezing would keep the test run's garbage; one test turns it on
     settings.MODEL_ROOT = tmp_path / "models"
     serving_state_reset()
     models_forget()
