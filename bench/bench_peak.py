@@ -387,6 +387,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=3000, help="shoppers with signals")
     parser.add_argument("--events-alongside", type=float, default=1000.0, help="events/s during page loads")
     parser.add_argument("--open-duration", type=float, default=15.0)
+    parser.add_argument(
+        "--open-rate", type=float, default=0.0, help="open-loop pages/s (default: half the measured peak)"
+    )
     parser.add_argument("--events-batch", type=int, default=500)
     parser.add_argument("--events-duration", type=float, default=15.0)
     parser.add_argument("--lag-rate", type=float, default=5000.0, help="events/s offered with the worker on")
@@ -450,8 +453,8 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
     ]
     rounds = closed_loop(tool, server, endpoints, key, workdir / "side.jsonl", args)
     closed = closed_summary(rounds)
-    half = closed["assign_12slot"]["rps"] / 2
-    say(f"open loop: 12-slot pages at {half:.0f}/s (half the peak) for {args.open_duration:.0f} s")
+    half = args.open_rate or closed["assign_12slot"]["rps"] / 2
+    say(f"open loop: 12-slot pages at {half:.0f}/s for {args.open_duration:.0f} s")
     side = alongside(server, key, workdir / "side.jsonl", args.events_alongside, args.open_duration)
     opened = OpenLoop(
         server, key, "/api/v1/assignments", workdir / "assign12.jsonl", half, args.open_duration, events=False
