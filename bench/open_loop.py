@@ -10,7 +10,9 @@ request spent waiting because the server (or this client) fell behind is part of
 
 Each request is a new connection (gunicorn's sync workers close every connection anyway).
 Prints one line ``OPEN_LOOP_JSON {...}``: sent, answered, errors, achieved rate, latency
-percentiles in ms, and with ``--events`` the summed ``accepted`` counts.
+percentiles in ms, the client's own lateness in sending (``send_lag_p99_ms``: when it is large
+the tail is the client's, not the server's), the five seconds of the schedule with the slowest
+requests, and with ``--events`` the summed ``accepted`` counts.
 """
 
 import argparse
@@ -32,6 +34,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
+    stats["send_lag_ms"].append((time.perf_counter() - due) * 1000)
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
@@ -45,6 +48,7 @@ async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
         finally:
             writer.close()
         stats["latency_ms"].append((time.perf_counter() - due) * 1000)
+        stats["due"].append(due)
         status = int(lines[0].split()[1])
         if status >= 400:
             stats["errors"][str(status)] = stats["errors"].get(str(status), 0) + 1
@@ -53,6 +57,19 @@ async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         name = type(exc).__name__
         stats["errors"][name] = stats["errors"].get(name, 0) + 1
+
+
+def _worst_seconds(latency: list[float], offsets: list[float], n: int = 5) -> list[dict]:
+    """The ``n`` seconds of the schedule with the slowest requests (by their max): whether the
+    tail is a few stalls or spread evenly."""
+    by_second: dict[int, list[float]] = {}
+    for ms, offset in zip(latency, offsets, strict=True):
+        by_second.setdefault(int(offset), []).append(ms)
+    worst = sorted(by_second.items(), key=lambda kv: max(kv[1]), reverse=True)[:n]
+    return [
+        {"second": sec, "max_ms": round(max(v), 1), "over_15_ms": sum(x > 15 for x in v), "requests": len(v)}
+        for sec, v in worst
+    ]
 
 
 async def run(
@@ -64,7 +81,15 @@ async def run(
         "Content-Type: application/json\r\nConnection: close\r\n"
     )
     run_tag = uuid.uuid4().hex[:8]
-    stats: dict = {"latency_ms": [], "errors": {}, "accepted": 0, "sent": 0, "dropped": 0}
+    stats: dict = {
+        "latency_ms": [],
+        "due": [],
+        "send_lag_ms": [],
+        "errors": {},
+        "accepted": 0,
+        "sent": 0,
+        "dropped": 0,
+    }
     tasks: set[asyncio.Task] = set()
     start = time.perf_counter() + 0.1
     total = int(rate * duration)
@@ -87,8 +112,10 @@ async def run(
     if tasks:
         await asyncio.wait(tasks, timeout=60)
     elapsed = time.perf_counter() - start
-    latency = stats.pop("latency_ms")
+    latency, due, send_lag = stats.pop("latency_ms"), stats.pop("due"), stats.pop("send_lag_ms")
     return stats | {
+        "send_lag_p99_ms": _percentile(send_lag, 99),
+        "worst_seconds": _worst_seconds(latency, [d - start for d in due]),
         "offered_rate": rate,
         "duration_s": round(elapsed, 2),
         "answered": len(latency),
