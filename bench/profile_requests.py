@@ -29,11 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.update(
     {
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/controlplane_bench",
+        # BENCH_DATABASE_URL / BENCH_VAR_DIR: another seeded catalog, as for bench_peak.py.
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controlplane_bench"
+        ),
         "REDIS_URL": "redis://127.0.0.1:6379/2",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
         "CELERY_QUEUE": "bench-profile",
-        "VAR_DIR": str(ROOT / "var" / "bench"),
+        "VAR_DIR": os.environ.get("BENCH_VAR_DIR", str(ROOT / "var" / "bench")),
         "DJANGO_ENV": "development",
         "DJANGO_DEBUG": "0",
         "LOG_LEVEL": "WARNING",

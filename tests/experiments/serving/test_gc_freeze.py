@@ -35,7 +35,7 @@ def test_the_first_state_load_freezes_the_state_models_and_catalog_once_only(sto
             assert not _walked(long_lived)
         holder.reset()  # a reload freezes nothing more
         reloaded = holder.get()
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() <= frozen  # frozen objects can still be freed, none added
         assert _walked(reloaded)
         a, b = _Node(), _Node()
         a.other, b.other = b, a
