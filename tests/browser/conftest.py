@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,6 +43,10 @@ def browser():
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield instance
+        # Django keeps its connections per context, and the test ran in the one Playwright's sync
+        # API set up, which ends with it: close them while it is current, or the connection stays
+        # open and the test database cannot be dropped at the end of the run.
+        connections.close_all()
         instance.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
