@@ -4,7 +4,10 @@ Works on PostgreSQL and SQLite (3.35+). Django's ``bulk_create(ignore_conflicts=
 cannot say which rows were new, and that is exactly what idempotent intake needs.
 """
 
-from django.db import connection
+import contextlib
+from collections.abc import Iterator
+
+from django.db import connection, transaction
 from django.db.models import Model
 
 # SQLite caps bound parameters at 32766; stay well under with any column count.
@@ -31,24 +34,38 @@ def _insert_new_unnest(model: type[Model], columns: tuple[str, ...], rows: list[
         return {r[0] for r in cursor.fetchall()}
 
 
-def server_bound_cursor():
+@contextlib.contextmanager
+def server_bound_cursor() -> Iterator:
     """A psycopg cursor on Django's connection (same transaction) that binds parameters on the
     server: Django's client-side cursor quotes every array element into the SQL text through a
-    regex, which cost more than half of an events batch's CPU."""
+    regex, which cost more than half of an events batch's CPU.
+
+    Errors come out as Django's (``OperationalError`` for a lost server, which the API answers
+    with 503) and mark the connection, so Django replaces a broken one after the request."""
     import psycopg
 
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def insert_new_returning(
     model: type[Model], columns: tuple[str, ...], rows: list[tuple], *, conflict: str
 ) -> set:
-    """Insert ``rows``, skipping conflicts on the unique column ``conflict``; return its new values."""
+    """Insert ``rows``, skipping conflicts on the unique column ``conflict``; return its new values.
+
+    Atomic by itself: one statement on PostgreSQL (outside a transaction it commits on its own,
+    with no BEGIN / COMMIT round trips), one atomic block around the chunks on SQLite."""
     if not rows:
         return set()
     if connection.vendor == "postgresql":
         return _insert_new_unnest(model, columns, rows, conflict)
+    with transaction.atomic():
+        return _insert_new_chunks(model, columns, rows, conflict)
+
+
+def _insert_new_chunks(model: type[Model], columns: tuple[str, ...], rows: list[tuple], conflict: str) -> set:
+    """SQLite: multi-row VALUES, as many rows per statement as its parameter cap allows."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column_sql = ", ".join(quote(c) for c in columns)
