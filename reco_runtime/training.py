@@ -74,8 +74,9 @@ class ModelFits:
     A ``hybrid`` is assembled from the generators fitted for the standalone variants
     (``Hybrid.from_generators``) instead of fitting them again: training is faster, and the
     hybrid's artifact holds byte-identical copies of theirs, which serving loads once (see
-    ``experiments.serving.model_store``). Only models a ``hybrid`` of ``planned`` needs are kept
-    in memory; fit the hybrids last for them to be shared.
+    ``experiments.serving.model_store``). In any order: a hybrid fitted first keeps the
+    generators it fitted for the standalone variants. Only models a ``hybrid`` of ``planned``
+    needs are kept in memory.
     """
 
     def __init__(
@@ -136,7 +137,7 @@ def train_all(
     on_train = ModelFits(train, catalog, planned=planned, progress=progress)
     on_all = ModelFits(interactions, catalog, planned=planned, progress=progress)
     versions = {}
-    bar = tqdm(sorted(names, key=lambda name: name == Hybrid.algorithm), desc="train", disable=not progress)
+    bar = tqdm(names, desc="train", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
         model = on_train.fit(name, params.get(name, {}))

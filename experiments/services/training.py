@@ -14,7 +14,6 @@ from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import Recommender
-from reco_runtime.models.hybrid import Hybrid
 from reco_runtime.training import HOLDOUT, ModelFits, holdout_metrics
 
 log = logging.getLogger(__name__)
@@ -109,8 +108,9 @@ def models_train(
     groups = _variant_groups(algorithms)
     planned = [(algorithm, json.loads(params_json)) for algorithm, params_json in groups]
     fits = _Fits(interactions, catalog, planned, evaluate)
-    order = sorted(groups.items(), key=lambda group: group[0][0] == Hybrid.algorithm)
-    for (algorithm, params_json), variants in tqdm(order, desc="train", unit="model", mininterval=1.0):
+    for (algorithm, params_json), variants in tqdm(
+        groups.items(), desc="train", unit="model", mininterval=1.0
+    ):
         params = json.loads(params_json)
         model, metrics = fits.fit(algorithm, params)
         version = reg.publish(

@@ -57,6 +57,11 @@ class HybridParams:
             raise RecoError("hybrid: per_generator >= 1, rrf_k >= 0 and weights >= 0 required")
 
 
+def _weighted(p: HybridParams) -> list[str]:
+    """The generators with a positive weight, in ``GENERATORS`` order."""
+    return [g for g in GENERATORS if p.weights.get(g, 0.0) > 0]
+
+
 class Hybrid(Recommender):
     algorithm = "hybrid"
     Params = HybridParams
@@ -87,17 +92,13 @@ class Hybrid(Recommender):
     def generator_specs(cls, **params: Any) -> dict[str, tuple[str, dict[str, Any]]]:
         """(algorithm, params) of each generator a hybrid with ``params`` fits."""
         p = HybridParams(**params)
-        return {
-            g: (GENERATORS[g].algorithm, dict(p.generator_params.get(g, {})))
-            for g in GENERATORS
-            if p.weights.get(g, 0.0) > 0
-        }
+        return {g: (GENERATORS[g].algorithm, dict(p.generator_params.get(g, {}))) for g in _weighted(p)}
 
     def sub_models(self) -> dict[str, Recommender]:
         return self.generators
 
     def _active(self) -> list[str]:
-        return [g for g in GENERATORS if self.params.weights.get(g, 0.0) > 0]
+        return _weighted(self.params)
 
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         self.generators = {

@@ -52,6 +52,10 @@ def test_a_hybrid_reuses_fitted_generators_whose_params_differ_only_by_defaults(
     assert fits.fit("item_knn", {"n_neighbors": 20}) is not other
     assert fits.fit("popularity", {}) is not popularity
     assert fits.fit("hybrid", only_two).generators["session"] is hybrid.generators["session"]
+    # The other order: a hybrid fitted first keeps its generators for the standalone variants.
+    hybrid_first = ModelFits(small_interactions, small_world.catalog, planned=[("hybrid", only_two)])
+    early = hybrid_first.fit("hybrid", only_two)
+    assert hybrid_first.fit("session_bayes", {}) is early.generators["session"]
     request = RecRequest(k=8, product=4)
     refit = ALGORITHMS["hybrid"](**only_two).fit(small_interactions, small_world.catalog)
     np.testing.assert_array_equal(hybrid.recommend(request)[0], refit.recommend(request)[0])
