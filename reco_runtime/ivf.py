@@ -74,20 +74,25 @@ class IvfIndex:
         return np.where((pos >= 0)[:, None], out, 0.0).astype(self.vectors.dtype, copy=False)
 
     def _clusters(self, query: np.ndarray, n_candidates: int) -> np.ndarray:
-        """The best clusters for ``query``, in order, holding at least ``n_candidates`` items."""
+        """The best clusters for ``query``, in order, holding at least ``n_candidates`` items.
+
+        Only the best few clusters are sorted: a first guess from the mean cluster size, grown
+        fourfold while they hold too few items (the best-scored clusters are often the small
+        ones), never a sort of them all unless they are all needed."""
         sizes = self._sizes
-        probe_scores = self.centroids @ query
+        probe_scores = -(self.centroids @ query)
         avg = max(1.0, len(self.items) / max(1, self.n_clusters))
-        m = min(self.n_clusters, int(np.ceil(n_candidates / avg)) * 2 + 1)
-        best = (
-            np.argpartition(-probe_scores, m - 1)[:m] if m < self.n_clusters else np.arange(self.n_clusters)
-        )
-        best = best[np.argsort(-probe_scores[best], kind="stable")]
-        taken = np.searchsorted(np.cumsum(sizes[best]), n_candidates) + 1
-        if taken > len(best):  # too few items in the first m clusters: take more, in order
-            best = np.argsort(-probe_scores, kind="stable")
-            taken = np.searchsorted(np.cumsum(sizes[best]), n_candidates) + 1
-        return best[:taken]
+        m = int(np.ceil(n_candidates / avg)) * 2 + 1
+        while True:
+            if m >= self.n_clusters:
+                best = np.argsort(probe_scores, kind="stable")
+                break
+            best = np.argpartition(probe_scores, m - 1)[:m]
+            best = best[np.argsort(probe_scores[best], kind="stable")]
+            if sizes[best].sum() >= n_candidates:
+                break
+            m *= 4
+        return best[: np.searchsorted(np.cumsum(sizes[best]), n_candidates) + 1]
 
     def search(
         self, query: np.ndarray, n_candidates: int, *, max_scan: int | None = None

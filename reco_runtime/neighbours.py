@@ -74,18 +74,36 @@ def seed_scores(neighbours: Ragged, seeds: Sequence[tuple[int, float]]) -> tuple
 
     Seeds: (item_idx, weight) pairs; a negative weight pushes the seed's neighbours down.
     """
-    rows_i, rows_s = [], []
-    indptr, items, scores = neighbours.indptr, neighbours.items, neighbours.scores
-    for item, w in seeds:
-        a, b = indptr[item], indptr[item + 1]
-        if a < b:
-            rows_i.append(items[a:b])
-            rows_s.append(scores[a:b] * np.float32(w))
-    if not rows_i:
+    if not seeds:
         return _ranking.empty()
-    if len(rows_i) == 1:
-        return np.asarray(rows_i[0]), np.asarray(rows_s[0])
-    return _ranking.aggregate(np.concatenate(rows_i), np.concatenate(rows_s))
+    rows = np.fromiter((item for item, _ in seeds), np.int64, count=len(seeds))
+    weights = np.fromiter((w for _, w in seeds), np.float64, count=len(seeds))
+    return seed_scores_of(neighbours, rows, weights)
+
+
+def seed_scores_of(
+    neighbours: Ragged, rows: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``seed_scores`` for seeds given as arrays (int rows, float weights).
+
+    The seeds' lists are gathered in one pass (a ragged gather: no numpy call per seed, each
+    of which cost more than its few dozen neighbours). A single non-empty list is returned as
+    stored, best first; several are summed by item (``_ranking.aggregate``)."""
+    indptr = neighbours.indptr
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    filled = lengths > 0
+    if not filled.any():
+        return _ranking.empty()
+    if np.count_nonzero(filled) == 1:
+        s = int(np.flatnonzero(filled)[0])
+        a, b = int(starts[s]), int(starts[s] + lengths[s])
+        return np.asarray(neighbours.items[a:b]), neighbours.scores[a:b] * np.float32(weights[s])
+    ends = np.cumsum(lengths)
+    # Row position of every gathered entry: its list's start plus its rank within the list.
+    at = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
+    scaled = neighbours.scores[at] * np.repeat(weights.astype(np.float32), lengths)
+    return _ranking.aggregate(neighbours.items[at], scaled)
 
 
 def session_seeds(

@@ -122,12 +122,14 @@ class Als(Recommender):
             view_weight=p.view_conf,
             view_decay=1.0,
         )
-        seeds = [(i, w) for i, w in seeds if w > 0 and self.index.positions[i] >= 0]
-        if not seeds:
+        seeds = [(i, w) for i, w in seeds if w > 0]
+        rows = self.index.positions[np.fromiter((i for i, _ in seeds), np.int64, count=len(seeds))]
+        indexed = rows >= 0  # items without interactions have no vector
+        if not indexed.any():
             return None
-        idx = np.fromiter((i for i, _ in seeds), np.int64, count=len(seeds))
-        conf = p.alpha * np.log1p(np.fromiter((w for _, w in seeds), np.float64, count=len(seeds)))
-        y = self.index.vector_of(idx).astype(np.float64)
+        weights = np.fromiter((w for _, w in seeds), np.float64, count=len(seeds))[indexed]
+        conf = p.alpha * np.log1p(weights)
+        y = self.index.vectors[rows[indexed]].astype(np.float64)
         a = self.gram + (y.T * (conf - 1.0)) @ y
         b = (y.T * conf).sum(axis=1)
         # a is symmetric positive definite: Cholesky (LAPACK posv) on a.T, which is the same

@@ -35,7 +35,7 @@ from reco_runtime.errors import RecoError
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import _ranking
 from reco_runtime.models.base import Recommender
-from reco_runtime.neighbours import cosine_neighbours, damped, seed_scores
+from reco_runtime.neighbours import cosine_neighbours, damped, seed_scores_of
 from reco_runtime.request import RecRequest
 from reco_runtime.topn import Ragged, group_top_n, top_n_indices
 
@@ -74,6 +74,16 @@ class SessionBayesParams:
             raise RecoError("session_bayes: half lives, prior strengths and dwell_ref_ms must be > 0")
         if min(self.coview_neighbors, self.per_category, self.max_categories, self.max_views) < 1:
             raise RecoError("session_bayes: list sizes must be >= 1")
+
+
+def _positions_in(sorted_items: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
+    """Positions in ``sorted_items`` (sorted, unique) of those of ``wanted`` it holds: a binary
+    search per wanted item (``np.isin`` costs far more for a handful of them)."""
+    wanted_arr = np.asarray(wanted, dtype=sorted_items.dtype)
+    pos = np.searchsorted(sorted_items, wanted_arr)
+    inside = pos < len(sorted_items)
+    pos, wanted_arr = pos[inside], wanted_arr[inside]
+    return pos[sorted_items[pos] == wanted_arr]
 
 
 class SessionBayes(Recommender):
@@ -167,9 +177,7 @@ class SessionBayes(Recommender):
         p: SessionBayesParams = self.params
         items, ev = self._evidence(request)
         theta = self._theta(items, ev)
-        nb_items, nb_scores = seed_scores(
-            self.neighbours, list(zip(items.tolist(), ev.tolist(), strict=True))
-        )
+        nb_items, nb_scores = seed_scores_of(self.neighbours, items, ev)
         cands = self._candidate_pool(theta, nb_items)
         cat = self._category[cands]
         s = p.item_prior_strength
@@ -187,8 +195,8 @@ class SessionBayes(Recommender):
         if len(items):
             score = self._brand_factor(cands, items, ev, score)
         if request.signals.removed:  # the removed item itself: rho * its removal evidence
-            gone = np.isin(cands, np.asarray(request.signals.removed))
-            score = np.where(gone, score * np.exp(-p.removed_penalty * p.removed_evidence), score)
+            gone = _positions_in(cands, request.signals.removed)
+            score[gone] *= np.exp(-p.removed_penalty * p.removed_evidence)
         return cands, score.astype(np.float32), theta
 
     def _brand_factor(
