@@ -114,6 +114,50 @@ class ModelFits:
         return self.fit(algorithm, params)
 
 
+class HoldoutFits:
+    """Each (algorithm, params) fitted for publishing, with its offline metrics: first fitted on
+    the temporal training part (each user's first 80%) and scored on the held-out rest, then
+    refitted on all interactions. ``evaluate=False`` skips the first fit (no metrics);
+    ``refit=False`` publishes the training-part model instead of refitting it. Both data sets
+    fit through ``ModelFits``, so hybrids reuse the standalone variants' generators."""
+
+    def __init__(
+        self,
+        interactions: Interactions,
+        catalog: Catalog,
+        *,
+        planned: Iterable[tuple[str, dict[str, Any]]] = (),
+        evaluate: bool = True,
+        refit: bool = True,
+        eval_users: int = 2000,
+        progress: Any = None,
+    ) -> None:
+        planned = list(planned)
+        self.eval_users = eval_users
+        self.split = interactions.split_temporal(holdout=HOLDOUT) if evaluate and len(interactions) else None
+        self.on_train = (
+            ModelFits(self.split[0], catalog, planned=planned, progress=progress) if self.split else None
+        )
+        self.on_all = (
+            ModelFits(interactions, catalog, planned=planned, progress=progress)
+            if refit or self.on_train is None
+            else None
+        )
+
+    def fit(self, algorithm: str, params: dict[str, Any]) -> tuple[Recommender, dict[str, Any]]:
+        """(model to publish, its metrics: empty without ``evaluate``)."""
+        metrics: dict[str, Any] = {}
+        if self.split and self.on_train:
+            train, test = self.split
+            model = self.on_train.fit(algorithm, params)
+            metrics = holdout_metrics(model, train, test, eval_users=self.eval_users)
+        if self.on_all is not None:
+            model = self.on_all.fit(algorithm, params)
+            if metrics:
+                metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
+        return model, metrics
+
+
 def train_all(
     interactions: Interactions,
     catalog: Catalog,
@@ -132,19 +176,19 @@ def train_all(
         raise RecoError(f"train_all: unknown algorithms {sorted(unknown)}; known: {sorted(ALGORITHMS)}")
     params = params or {}
     catalog_version = registry.save_catalog(catalog)
-    train, test = interactions.split_temporal(holdout=HOLDOUT)
-    planned = [(name, params.get(name, {})) for name in names]
-    on_train = ModelFits(train, catalog, planned=planned, progress=progress)
-    on_all = ModelFits(interactions, catalog, planned=planned, progress=progress)
+    fits = HoldoutFits(
+        interactions,
+        catalog,
+        planned=[(name, params.get(name, {})) for name in names],
+        refit=refit,
+        eval_users=eval_users,
+        progress=progress,
+    )
     versions = {}
     bar = tqdm(names, desc="train", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        model = on_train.fit(name, params.get(name, {}))
-        metrics = holdout_metrics(model, train, test, eval_users=eval_users)
-        if refit:
-            model = on_all.fit(name, params.get(name, {}))
-            metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
+        model, metrics = fits.fit(name, params.get(name, {}))
         versions[name] = registry.publish(
             model,
             params=model.params_dict,

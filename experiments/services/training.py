@@ -13,8 +13,7 @@ from experiments.serving.model_store import models_forget, registry
 from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
 from reco_runtime.interactions import Interactions
-from reco_runtime.models import Recommender
-from reco_runtime.training import HOLDOUT, ModelFits, holdout_metrics
+from reco_runtime.training import HoldoutFits
 
 log = logging.getLogger(__name__)
 TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
@@ -66,25 +65,6 @@ def _variant_groups(algorithms: list[str] | None) -> dict[tuple[str, str], list[
     return groups
 
 
-class _Fits:
-    """Each variant group's model on all interactions, and with ``evaluate`` its offline metrics:
-    first fit on the older 80% and scored on the newest 20%. Hybrids reuse the generators
-    fitted for standalone variants (``ModelFits``)."""
-
-    def __init__(self, interactions: Interactions, catalog: Catalog, planned: list, evaluate: bool) -> None:
-        self.on_all = ModelFits(interactions, catalog, planned=planned)
-        self.split = interactions.split_temporal(holdout=HOLDOUT) if evaluate and len(interactions) else None
-        self.on_train = ModelFits(self.split[0], catalog, planned=planned) if self.split else None
-
-    def fit(self, algorithm: str, params: dict) -> tuple[Recommender, dict]:
-        metrics: dict = {}
-        if self.split and self.on_train:
-            train, test = self.split
-            held_out = self.on_train.fit(algorithm, params)
-            metrics = holdout_metrics(held_out, train, test, eval_users=EVAL_USERS)
-        return self.on_all.fit(algorithm, params), metrics
-
-
 def models_train(
     *,
     algorithms: list[str] | None = None,
@@ -107,7 +87,7 @@ def models_train(
     assigned: dict[str, str] = {}
     groups = _variant_groups(algorithms)
     planned = [(algorithm, json.loads(params_json)) for algorithm, params_json in groups]
-    fits = _Fits(interactions, catalog, planned, evaluate)
+    fits = HoldoutFits(interactions, catalog, planned=planned, evaluate=evaluate, eval_users=EVAL_USERS)
     for (algorithm, params_json), variants in tqdm(
         groups.items(), desc="train", unit="model", mininterval=1.0
     ):

@@ -8,6 +8,7 @@ The session is bound by a short hash so a token cannot be replayed from another 
 """
 
 import base64
+import binascii
 import functools
 import hashlib
 import hmac
@@ -70,12 +71,18 @@ def _hmac_keyed(key: bytes) -> hmac.HMAC:
     return hmac.new(key, digestmod=hashlib.sha256)
 
 
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """``base64.urlsafe_b64decode`` of unpadded text, without its wrappers (same result and
+    same errors: non-ASCII text or bad padding raise ``ValueError``)."""
+    raw = text.encode("ascii").translate(_FROM_URLSAFE)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
 
 
 def token_sign(payload: DecisionPayload, *, key: bytes) -> str:
@@ -108,7 +115,9 @@ def token_verify(token: str, *, key: bytes) -> DecisionPayload:
         tag = _unb64(tag_text)
     except ValueError as exc:
         raise TokenError("bad signature encoding") from exc
-    expected = hmac.new(key, encoded.encode("ascii", "replace"), hashlib.sha256).digest()[:TAG_BYTES]
+    mac = _hmac_keyed(key).copy()
+    mac.update(encoded.encode("ascii", "replace"))
+    expected = mac.digest()[:TAG_BYTES]
     if not hmac.compare_digest(tag, expected):
         raise TokenError("signature does not match")
     try:

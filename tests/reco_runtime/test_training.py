@@ -2,8 +2,8 @@ import numpy as np
 
 from reco_runtime.models import ALGORITHMS
 from reco_runtime.registry import ModelRegistry
-from reco_runtime.request import RecRequest
-from reco_runtime.training import ModelFits, train_all
+from reco_runtime.request import RecRequest, SessionSignals
+from reco_runtime.training import HOLDOUT, HoldoutFits, ModelFits, holdout_metrics, train_all
 
 from .conftest import SMALL_PARAMS
 
@@ -59,3 +59,28 @@ def test_a_hybrid_reuses_fitted_generators_whose_params_differ_only_by_defaults(
     request = RecRequest(k=8, product=4)
     refit = ALGORITHMS["hybrid"](**only_two).fit(small_interactions, small_world.catalog)
     np.testing.assert_array_equal(hybrid.recommend(request)[0], refit.recommend(request)[0])
+
+
+def test_holdout_fits_score_the_training_part_and_publish_the_refit(small_world, small_interactions):
+    catalog = small_world.catalog
+    fits = HoldoutFits(small_interactions, catalog, eval_users=100)
+    model, metrics = fits.fit("item_knn", {})
+    train, test = small_interactions.split_temporal(holdout=HOLDOUT)
+    on_train = ALGORITHMS["item_knn"]().fit(train, catalog)
+    assert metrics == holdout_metrics(on_train, train, test, eval_users=100) | {
+        "refit_s": round(model.fit_seconds, 3),
+        "train_s": metrics["train_s"],  # a timing: the one value two fits do not share
+    }
+    request = RecRequest(k=10, product=5, signals=SessionSignals(viewed=((9, 3000.0),)))
+    on_all = ALGORITHMS["item_knn"]().fit(small_interactions, catalog)
+    np.testing.assert_array_equal(model.recommend(request)[0], on_all.recommend(request)[0])
+    # Without refit the training-part model is published; without evaluate there are no metrics.
+    kept, kept_metrics = HoldoutFits(small_interactions, catalog, refit=False, eval_users=100).fit(
+        "item_knn", {}
+    )
+    np.testing.assert_array_equal(kept.recommend(request)[0], on_train.recommend(request)[0])
+    assert "refit_s" not in kept_metrics
+    assert kept_metrics["eval_users"] == 100
+    quick, none = HoldoutFits(small_interactions, catalog, evaluate=False).fit("item_knn", {})
+    assert none == {}
+    np.testing.assert_array_equal(quick.recommend(request)[0], on_all.recommend(request)[0])
