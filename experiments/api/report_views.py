@@ -4,8 +4,8 @@ Staff sessions only, never storefront keys: a storefront key is not a session, s
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
 
+from .report_schemas import ExperimentReportSerializer, ExperimentSummarySerializer, ProgramReportSerializer
 from .schemas import ErrorSerializer
 
 # No session, or a user without the view permission: 403 (session auth sends no challenge, so never 401).
@@ -36,7 +37,7 @@ class ReportApi(APIView):
 class ExperimentListApi(ReportApi):
     @extend_schema(
         responses={
-            200: inline_serializer("ExperimentList", {"key": serializers.CharField()}, many=True),
+            200: ExperimentSummarySerializer(many=True),
             **REPORT_ERRORS,
         }
     )
@@ -47,7 +48,7 @@ class ExperimentListApi(ReportApi):
 class ExperimentReportApi(ReportApi):
     @extend_schema(
         responses={
-            200: inline_serializer("ExperimentReport", {"experiment": serializers.CharField()}),
+            200: ExperimentReportSerializer,
             **REPORT_ERRORS,
             404: ErrorSerializer,
         }
@@ -60,7 +61,7 @@ class ExperimentReportApi(ReportApi):
 class ProgramReportApi(ReportApi):
     @extend_schema(
         responses={
-            200: inline_serializer("ProgramReport", {"holdout_share": serializers.FloatField()}),
+            200: ProgramReportSerializer,
             **REPORT_ERRORS,
         }
     )

@@ -4,7 +4,8 @@ The schema is read from ``/api/schema/`` of the real WSGI app; each operation ru
 examples, coverage and fuzzing phases (at most 50 generated examples) against a small storefront.
 Checks: no 5xx, only documented status codes and content types, response bodies match the
 documented schema, and requests valid by the schema are accepted (the documented request schema
-is no looser than the plain-Python validators).
+is no looser than the plain-Python validators). Random experiment keys mostly get 404, so the
+reports are also requested once with data that fills every section.
 """
 
 import pytest
@@ -22,9 +23,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from experiments.models import Experiment
+from experiments.services.allocations import allocations_recompute
+from experiments.services.experiments import ArmSpec, experiment_create, experiment_start
 from experiments.services.storefront_keys import storefront_key_create
 from tests.experiments.conftest import storefront_build
-from tests.experiments.roles import role_user
+from tests.experiments.roles import exposures_log, posteriors_set, role_user
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 
@@ -43,7 +47,10 @@ FUZZ = settings(
 )
 
 storefront_ops = schema.include(path_regex=r"^/api/v1/(assignments|events)$", method="POST")
-analyst_ops = schema.include(path_regex=r"^/api/v1/experiments/$", method="GET")
+analyst_ops = schema.include(
+    path_regex=r"^/api/v1/(experiments/|experiments/\{key\}/report|program/report)$", method="GET"
+)
+EXPERIMENT_REPORT = "/api/v1/experiments/{key}/report"
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +72,12 @@ def storefront_headers(db, settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def analyst_headers(db) -> dict[str, str]:
+def analyst_cookies(db) -> dict[str, str]:
+    """The session as a cookie: the WSGI test client replaces a ``Cookie`` header with its own jar."""
     storefront_build()
     client = Client()
     client.force_login(role_user("fuzz-analyst", "analyst"))
-    return {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    return {"sessionid": client.cookies["sessionid"].value}
 
 
 @storefront_ops.parametrize()
@@ -80,5 +88,64 @@ def test_storefront_endpoints_fuzzed(case, storefront_headers):
 
 @analyst_ops.parametrize()
 @FUZZ
-def test_experiment_list_fuzzed(case, analyst_headers):
-    case.call_and_validate(headers=analyst_headers, checks=CHECKS)
+def test_analyst_endpoints_fuzzed(case, analyst_cookies):
+    case.call_and_validate(cookies=analyst_cookies, checks=CHECKS)
+
+
+def _bandit_with_history() -> str:
+    """A Thompson experiment with a snapshot, an epoch, logged decisions and a known and unknown guardrail."""
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    guardrails = [{"metric": "click", "tolerance": 0.05}, {"metric": "dwell", "tolerance": 0.1}]
+    Experiment.objects.filter(pk=experiment.pk).update(guardrails=guardrails)
+    posteriors_set(experiment, {"A": (4000, 200), "B": (4000, 120)})
+    allocations_recompute(experiment_ids=[experiment.id])
+    experiment.refresh_from_db()
+    posteriors_set(experiment, {"A": (5000, 250), "B": (5000, 150)})
+    exposures_log(experiment, [("A", 0.5, n % 20 == 0) for n in range(300)])
+    exposures_log(experiment, [("B", 0.5, n % 30 == 0) for n in range(300)])
+    exposures_log(experiment, [("A", 1.0, n % 25 == 0) for n in range(300)], holdout=True)
+    return experiment.key
+
+
+def _fixed_split() -> str:
+    slot = Experiment.objects.get(key="pdp-accessories-test").slot
+    Experiment.objects.filter(key="pdp-accessories-test").update(status="concluded")
+    legacy, challenger = slot.variants.order_by("key")
+    experiment = experiment_create(
+        key="pdp-accessories-fixed",
+        slot=slot,
+        policy="fixed",
+        arms=[
+            ArmSpec("A", challenger, is_control=True, fixed_weight=0.5),
+            ArmSpec("B", legacy, fixed_weight=0.5),
+        ],
+    )
+    experiment_start(experiment=experiment)
+    posteriors_set(experiment, {"A": (6000, 300), "B": (4000, 260)})
+    return experiment.key
+
+
+def test_full_reports_match_the_documented_schema(analyst_cookies):
+    bandit, fixed = _bandit_with_history(), _fixed_split()
+    reports = {}
+    for key in (bandit, fixed):
+        case = schema[EXPERIMENT_REPORT]["GET"].Case(path_parameters={"key": key})
+        response = case.call_and_validate(cookies=analyst_cookies, checks=CHECKS)
+        assert response.status_code == 200
+        reports[key] = response.json()
+    program = schema["/api/v1/program/report"]["GET"].Case()
+    program_report = program.call_and_validate(cookies=analyst_cookies, checks=CHECKS).json()
+
+    report = reports[bandit]
+    assert [arm["arm"] for arm in report["arms"]] == ["A", "B"]
+    assert report["arms"][1]["uplift"] is not None
+    assert report["stopping"]["reason"] in {"confident", "max_samples", "continue"}
+    assert [g["metric"] for g in report["guardrails"]] == ["click", "dwell"]
+    assert report["epochs"]["available"] is True
+    assert report["fixed_split"] is None
+    assert report["off_policy"]["arms"][1]["snips"] is not None
+    assert report["history"]["series"]["allocation_version"]
+    assert report["densities"]["arms"]
+    assert reports[fixed]["fixed_split"]["srm"]["mismatch"] is True
+    assert reports[fixed]["fixed_split"]["sequential"]
+    assert program_report["metrics"]["ctr"]["uplift"] is not None

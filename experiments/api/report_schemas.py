@@ -1,0 +1,292 @@
+"""Serializers that document the analyst report payloads in the OpenAPI schema.
+
+The views return the plain dicts of ``experiments.selectors.reports`` and
+``experiments.selectors.program_report``; these classes only describe them for drf-spectacular.
+Rates and probabilities are fractions (0.05 = 5%); uplift is relative (0.1 = +10%).
+"""
+
+from rest_framework import serializers
+
+from experiments.models.experiments import Policy, RewardMetric, Status
+
+
+def _nullable_float(help_text: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+def _floats(help_text: str, *, nullable_items: bool = False) -> serializers.ListField:
+    return serializers.ListField(child=serializers.FloatField(allow_null=nullable_items), help_text=help_text)
+
+
+class ExperimentSummarySerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Experiment key.")
+    slot = serializers.CharField(help_text="Key of the slot the experiment runs on.")
+    status = serializers.ChoiceField(choices=Status.choices, help_text="Lifecycle state.")
+    policy = serializers.ChoiceField(choices=Policy.choices, help_text="How traffic is allocated to arms.")
+    reward_metric = serializers.ChoiceField(
+        choices=RewardMetric.choices, help_text="The outcome the bandit optimises."
+    )
+    allocation_version = serializers.IntegerField(help_text="Number of allocations published so far.")
+    started_at = serializers.DateTimeField(allow_null=True, help_text="When it started; null while a draft.")
+    concluded_at = serializers.DateTimeField(allow_null=True, help_text="When it concluded; null until then.")
+    winner = serializers.CharField(
+        allow_null=True, help_text="Key of the winning arm, null until one is chosen."
+    )
+
+
+class ReportArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key.")
+    variant = serializers.CharField(help_text="Key of the variant the arm serves.")
+    control = serializers.BooleanField(help_text="True for the control arm.")
+    trials = serializers.IntegerField(help_text="Impressions (decisions served) of the arm.")
+    successes = serializers.IntegerField(
+        help_text="Impressions with the reward event (purchases for revenue experiments)."
+    )
+    mean = serializers.FloatField(
+        help_text="Posterior mean: the rate, or revenue per impression for revenue experiments."
+    )
+    ci_low = serializers.FloatField(help_text="Lower end of the 95% credible interval of the mean.")
+    ci_high = serializers.FloatField(help_text="Upper end of the 95% credible interval of the mean.")
+    prob_best = serializers.FloatField(help_text="Posterior probability that the arm is best.")
+    expected_loss = serializers.FloatField(
+        help_text="Expected loss of choosing the arm now, in reward units."
+    )
+    weight = serializers.FloatField(help_text="Current allocation weight among the experiment's arms.")
+    traffic_share = serializers.FloatField(
+        help_text="Share of all slot traffic: weight x (1 - holdout share)."
+    )
+    uplift = _nullable_float("Posterior mean relative uplift vs control; null for the control or no data.")
+    uplift_ci_low = _nullable_float("Lower end of the 95% interval of the uplift; null as uplift.")
+    uplift_ci_high = _nullable_float("Upper end of the 95% interval of the uplift; null as uplift.")
+    prob_beats_control = _nullable_float("P(arm beats control); null for the control or no data.")
+
+
+class StoppingSerializer(serializers.Serializer):
+    stop = serializers.BooleanField(help_text="True when the stopping rule says stop.")
+    reason = serializers.ChoiceField(
+        choices=["confident", "max_samples", "continue"],
+        help_text="confident: a clear winner; max_samples: cap reached, inconclusive; continue: keep going.",
+    )
+    winner = serializers.CharField(allow_null=True, help_text="Arm key of the confident winner, else null.")
+    leader = serializers.CharField(help_text="Arm key with the least expected loss so far.")
+    inconclusive = serializers.BooleanField(help_text="True when stopped at the cap without a clear winner.")
+    summary = serializers.CharField(help_text="The verdict in plain words.")
+    threshold = serializers.FloatField(help_text="P(best) the rule needs.")
+    epsilon = serializers.FloatField(help_text="Largest acceptable expected loss, in reward units.")
+    auto_conclude = serializers.BooleanField(help_text="Whether the experiment concludes itself on a stop.")
+
+
+class GuardrailArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key.")
+    prob_worse = serializers.FloatField(
+        help_text="P(worse than control beyond the tolerance); 0 for control."
+    )
+    breach = serializers.BooleanField(help_text="True when prob_worse reaches the breach probability.")
+
+
+class GuardrailSerializer(serializers.Serializer):
+    metric = serializers.CharField(help_text="Guarded metric, as configured on the experiment.")
+    breach = serializers.BooleanField(help_text="True when any arm breaches; false for unknown metrics.")
+    tolerance = serializers.FloatField(
+        required=False, help_text="Relative drop vs control that counts as worse; absent for unknown metrics."
+    )
+    breach_probability = serializers.FloatField(
+        required=False, help_text="Certainty needed to call a breach; absent for unknown metrics."
+    )
+    arms = GuardrailArmSerializer(many=True, required=False, help_text="Per arm; absent for unknown metrics.")
+    note = serializers.CharField(required=False, help_text="Present only for a metric that was not checked.")
+
+
+class EpochArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key.")
+    stratified_rate = _nullable_float("Rate averaged over allocation epochs; null when undefined.")
+    pooled_rate = _nullable_float("All trials pooled; null when undefined.")
+    stratified_uplift = _nullable_float("Epoch-stratified uplift vs control; null for the control.")
+    stratified_uplift_ci_low = _nullable_float("Lower end of its 95% interval; null for the control.")
+    stratified_uplift_ci_high = _nullable_float("Upper end of its 95% interval; null for the control.")
+    pooled_uplift = _nullable_float("Pooled uplift vs control; null for the control.")
+
+
+class EpochsSerializer(serializers.Serializer):
+    available = serializers.BooleanField(help_text="False when no epoch supports the estimates yet.")
+    note = serializers.CharField(help_text="Why it is unavailable, or whether pooled and stratified agree.")
+    epochs = serializers.IntegerField(
+        required=False, help_text="Allocation epochs with traffic; when available."
+    )
+    arms = EpochArmSerializer(many=True, required=False, help_text="Per arm; when available.")
+    disagree = serializers.BooleanField(
+        required=False,
+        help_text="True when a pooled uplift falls outside its stratified interval; when available.",
+    )
+
+
+class SampleRatioSerializer(serializers.Serializer):
+    p_value = _nullable_float("Chi-square p-value of the observed split against the intended one.")
+    mismatch = serializers.BooleanField(
+        help_text="True when p_value < alpha: assignment or logging is broken."
+    )
+    alpha = serializers.FloatField(help_text="Alarm level of the check.")
+    observed_share = _floats("Observed share of trials per arm, in arm order.")
+    intended_share = _floats("Intended share per arm, in arm order.")
+
+
+class SequentialTestSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key (the control has no row).")
+    difference = _nullable_float("Rate difference arm - control.")
+    ci_low = _nullable_float("Lower end of the always-valid (mSPRT) interval of the difference.")
+    ci_high = _nullable_float("Upper end of the always-valid (mSPRT) interval of the difference.")
+    p_value = _nullable_float("Always-valid p-value.")
+    reject = serializers.BooleanField(help_text="True when the difference is significant.")
+
+
+class FixedSplitSerializer(serializers.Serializer):
+    srm = SampleRatioSerializer(allow_null=True, help_text="Sample-ratio check; null when it cannot run.")
+    srm_note = serializers.CharField(required=False, help_text="Why the sample-ratio check could not run.")
+    sequential = SequentialTestSerializer(many=True, help_text="Per non-control arm; empty for revenue.")
+
+
+class OffPolicyArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key.")
+    decisions = serializers.IntegerField(help_text="Logged decisions that served this arm.")
+    naive = _nullable_float("Mean reward of the arm's decisions; null without any.")
+    ips = _nullable_float("IPS value of always serving the arm; null without decisions.")
+    snips = _nullable_float("SNIPS value of always serving the arm; null without decisions.")
+    snips_ci_low = _nullable_float("Lower end of the bootstrap 95% interval of SNIPS; null if unavailable.")
+    snips_ci_high = _nullable_float("Upper end of the bootstrap 95% interval of SNIPS; null if unavailable.")
+
+
+class OffPolicySerializer(serializers.Serializer):
+    decisions = serializers.IntegerField(help_text="Logged decisions read (the most recent ones, capped).")
+    explanation = serializers.CharField(help_text="How to read naive, IPS and SNIPS.")
+    arms = OffPolicyArmSerializer(many=True, help_text="Per arm.")
+
+
+class HistorySeriesSerializer(serializers.Serializer):
+    allocation_version = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Allocation version of each snapshot."
+    )
+    created_at = serializers.ListField(child=serializers.DateTimeField(), help_text="Time of each snapshot.")
+    weight = serializers.DictField(
+        child=_floats("Weight at each snapshot."), help_text="Free-form: keyed by arm key, one list per arm."
+    )
+    prob_best = serializers.DictField(
+        child=_floats("P(best) at each snapshot."), help_text="Free-form: keyed by arm key, one list per arm."
+    )
+    cumulative_trials = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Trials over all arms at each snapshot."
+    )
+    cumulative_reward = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Successes over all arms at each snapshot."
+    )
+    even_split_reward = _floats("Successes an even split would have earned at each snapshot.")
+
+
+class HistorySerializer(serializers.Serializer):
+    series = HistorySeriesSerializer(help_text="Time series, one entry per snapshot, oldest first.")
+    cumulative_reward = serializers.IntegerField(help_text="Successes over all arms now.")
+    even_split_reward = serializers.FloatField(help_text="Successes an even split would have earned now.")
+    saved_vs_even_split = serializers.FloatField(help_text="cumulative_reward - even_split_reward.")
+    saved_in_words = serializers.CharField(help_text="saved_vs_even_split in plain words.")
+
+
+class DensityArmSerializer(serializers.Serializer):
+    arm = serializers.CharField(help_text="Arm key.")
+    density = _floats("Density at each x; null where not finite.", nullable_items=True)
+
+
+class DensitiesSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["rate", "revenue_per_impression"],
+        help_text="rate: exact Beta pdf; revenue_per_impression: histogram of posterior draws.",
+    )
+    x = _floats("Points where each density is given.")
+    arms = DensityArmSerializer(many=True, help_text="Per arm.")
+
+
+_NEEDS_POSTERIORS = " Absent while an arm has no posterior."
+
+
+class ExperimentReportSerializer(serializers.Serializer):
+    experiment = serializers.CharField(help_text="Experiment key.")
+    slot = serializers.CharField(help_text="Key of the slot the experiment runs on.")
+    status = serializers.ChoiceField(choices=Status.choices, help_text="Lifecycle state.")
+    policy = serializers.ChoiceField(choices=Policy.choices, help_text="How traffic is allocated to arms.")
+    reward_metric = serializers.ChoiceField(
+        choices=RewardMetric.choices, help_text="The outcome the bandit optimises."
+    )
+    allocation_version = serializers.IntegerField(help_text="Number of allocations published so far.")
+    winner = serializers.CharField(
+        allow_null=True, help_text="Key of the winning arm, null until one is chosen."
+    )
+    arms = ReportArmSerializer(many=True, help_text="Per arm, by key; empty while an arm has no posterior.")
+    allocation_draws = serializers.IntegerField(
+        required=False, help_text="Monte Carlo draws per allocation." + _NEEDS_POSTERIORS
+    )
+    report_draws = serializers.IntegerField(
+        required=False, help_text="Monte Carlo draws behind this report." + _NEEDS_POSTERIORS
+    )
+    holdout_share = serializers.FloatField(
+        required=False, help_text="Share of shoppers in the global holdout." + _NEEDS_POSTERIORS
+    )
+    stopping = StoppingSerializer(required=False, help_text="Stopping rule verdict." + _NEEDS_POSTERIORS)
+    guardrails = GuardrailSerializer(
+        many=True, required=False, help_text="One entry per configured guardrail." + _NEEDS_POSTERIORS
+    )
+    epochs = EpochsSerializer(
+        required=False, help_text="Epoch-stratified vs pooled estimates." + _NEEDS_POSTERIORS
+    )
+    fixed_split = FixedSplitSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Fixed-split checks; null unless the policy is fixed." + _NEEDS_POSTERIORS,
+    )
+    off_policy = OffPolicySerializer(
+        required=False, help_text="Off-policy value of always serving each arm." + _NEEDS_POSTERIORS
+    )
+    history = HistorySerializer(
+        required=False, help_text="The experiment over its allocation snapshots." + _NEEDS_POSTERIORS
+    )
+    densities = DensitiesSerializer(
+        required=False, help_text="Posterior density curves for charts." + _NEEDS_POSTERIORS
+    )
+
+
+class GroupCountsSerializer(serializers.Serializer):
+    holdout = serializers.IntegerField(help_text="In the global holdout.")
+    program = serializers.IntegerField(help_text="Served by the program (experiments and default serving).")
+
+
+class RateMetricSerializer(serializers.Serializer):
+    holdout = _nullable_float("Holdout rate; null without trials.")
+    program = _nullable_float("Program rate; null without trials.")
+    uplift = _nullable_float("Posterior mean uplift of program vs holdout; null without data in both.")
+    ci_low = _nullable_float("Lower end of the 95% credible interval of the uplift.")
+    ci_high = _nullable_float("Upper end of the 95% credible interval of the uplift.")
+    prob_better = serializers.FloatField(
+        required=False, help_text="P(program beats holdout); present only with an uplift."
+    )
+
+
+class ValueMetricSerializer(serializers.Serializer):
+    holdout = _nullable_float("Holdout mean per session; null without sessions.")
+    program = _nullable_float("Program mean per session; null without sessions.")
+    uplift = _nullable_float("program / holdout - 1; null without data in both or a zero holdout.")
+    ci_low = _nullable_float("Lower end of the bootstrap 95% interval of the uplift.")
+    ci_high = _nullable_float("Upper end of the bootstrap 95% interval of the uplift.")
+
+
+class ProgramMetricsSerializer(serializers.Serializer):
+    ctr = RateMetricSerializer(help_text="Clicks per decision.")
+    conversion = RateMetricSerializer(help_text="Sessions with a purchase.")
+    average_order_value = ValueMetricSerializer(help_text="Revenue per purchasing session.")
+    revenue_per_session = ValueMetricSerializer(help_text="Attributed revenue per session.")
+
+
+class ProgramReportSerializer(serializers.Serializer):
+    holdout_share = serializers.FloatField(help_text="Share of shoppers in the global holdout.")
+    decisions = GroupCountsSerializer(help_text="Logged decisions per group.")
+    default_serving_decisions = serializers.IntegerField(
+        help_text="Program decisions served outside any experiment."
+    )
+    sessions = GroupCountsSerializer(help_text="Sessions per group (the most recent decisions, capped).")
+    metrics = ProgramMetricsSerializer(help_text="Program vs holdout, with uplift.")
