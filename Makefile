@@ -66,7 +66,7 @@ services-up:
 
 # Services mode, one process each (see Procfile).
 web: install
-	$(SERVICES_ENV) $(VENV)/bin/gunicorn controlplane.wsgi -w 2 -b 127.0.0.1:8000
+	$(SERVICES_ENV) $(VENV)/bin/gunicorn controlplane.wsgi -b 127.0.0.1:8000
 worker: install
 	$(SERVICES_ENV) $(VENV)/bin/celery -A controlplane worker -c 2 --loglevel INFO
 beat: install

@@ -2,7 +2,7 @@
 
 Run (2-core machine, PostgreSQL on 127.0.0.1:5432 with trust auth, Redis on 127.0.0.1:6379):
 
-    .venv/bin/python bench/bench_http.py [--items 20000] [--skip-seed] [--workers 2]
+    .venv/bin/python bench/bench_http.py [--items 20000] [--skip-seed] [--workers N]
         [--concurrency 16] [--duration 15] [--rounds 3] [--tool auto|wrk|python] [--json]
 
 Measures, at a fixed concurrency in a closed loop (each connection sends its next request as
@@ -44,6 +44,7 @@ import os
 import platform
 import random
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -62,6 +63,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+
+
+def web_workers() -> int:
+    """The gunicorn worker count a deployment of this machine runs (``gunicorn.conf.py``)."""
+    return int(runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])
+
+
 LUA_SCRIPT = ROOT / "bench" / "wrk" / "bench_http.lua"
 RESULTS_DIR = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
@@ -693,7 +701,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--items", type=int, default=20_000, help="demo catalog size (default 20000)")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the demo seeded by an earlier run")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
+    )
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
     parser.add_argument("--concurrency", type=int, default=16, help="open connections (default 16)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per endpoint (default 15)")

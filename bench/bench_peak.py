@@ -5,7 +5,8 @@ open-loop latency at half the peak, events against a raw COPY, and the posterior
     .venv/bin/python bench/bench_peak.py --skip-seed          # reuse what an earlier run seeded
 
 Shares its setup with ``bench/bench_http.py`` (database ``controlplane_bench``, Redis db 2/3,
-``var/bench``, gunicorn with 2 sync workers on 127.0.0.1). What one run measures:
+``var/bench``, gunicorn on 127.0.0.1 with ``gunicorn.conf.py``'s sync workers: cores + 1).
+What one run measures:
 
 1. **Sessions with signals.** ``--sessions`` shoppers each post views (with dwell), an
    add-to-cart and sometimes a removal through the events endpoint, so every assignment
@@ -378,7 +379,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="past sessions seeded (seed_demo --sessions; default: its own)",
     )
     parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds per endpoint")

@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_soak.py --skip-seed --minutes 60 [--pages 100] [--events 1300]
 
 Reuses what ``bench/bench_http.py`` or ``bench/bench_peak.py`` seeded (``--skip-seed``; or
-``--items N`` to seed). Starts gunicorn (2 sync workers), a Celery worker (``-c 1``) and beat,
-then offers, open loop (``bench/open_loop.py``: latency from each request's due time), 12-slot
-pages at ``--pages`` per second and events at ``--events`` per second (batches of 100: one
-view and 12 impressions per page is about 13 events a page). Every minute it records:
+``--items N`` to seed). Starts gunicorn (``gunicorn.conf.py``'s sync workers: cores + 1), a
+Celery worker (``-c 1``) and beat, then offers, open loop (``bench/open_loop.py``: latency from
+each request's due time), 12-slot pages at ``--pages`` per second and events at ``--events``
+per second (batches of 100: one view and 12 impressions per page is about 13 events a page).
+Every minute it records:
 
 - page p50/p99/max and errors, events accepted and errors, in that minute;
 - resident memory (RSS, MB) of each gunicorn worker, the Celery worker and beat;
@@ -176,7 +177,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=3000, help="shoppers with signals")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
+    )
     parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
     return parser.parse_args()
 
@@ -251,7 +254,7 @@ def main() -> int:
     base.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     title = (
         f"Soak {started:%Y-%m-%d %H:%M} UTC: {n_items} items, {args.pages:.0f} pages/s + "
-        f"{args.events:.0f} events/s, 2 sync workers"
+        f"{args.events:.0f} events/s, {args.workers} sync workers"
     )
     png = plot(rows, title, base.with_suffix(".html"))
     p99 = sorted(r["pages_p99_ms"] for r in rows if r["pages_p99_ms"] is not None)
