@@ -6,9 +6,8 @@ from django.core.exceptions import ValidationError
 from experiments.models import Arm, Experiment
 from experiments.models.experiments import Status
 from experiments.services.experiments import ArmSpec, ExperimentError, experiment_validate_arms
-from experiments.services.reward_models import SUCCESS_FIELD
+from experiments.services.guardrail_rules import guardrail_rule_problem
 
-GUARDRAIL_METRICS = tuple(SUCCESS_FIELD)
 # Fields a merchandiser may still tune once traffic flows; everything else is fixed at start.
 LIVE_EDITABLE_FIELDS = (
     "auto_conclude",
@@ -51,11 +50,9 @@ class ExperimentForm(forms.ModelForm):
         if not isinstance(rules, list):
             raise ValidationError('Guardrails are a list, e.g. [{"metric": "revenue", "tolerance": 0.05}].')
         for rule in rules:
-            if not isinstance(rule, dict) or rule.get("metric") not in GUARDRAIL_METRICS:
-                raise ValidationError(f"Each guardrail needs a metric among {', '.join(GUARDRAIL_METRICS)}.")
-            tolerance = rule.get("tolerance", 0)
-            if not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
-                raise ValidationError("A guardrail tolerance is a relative drop in [0, 1), e.g. 0.05.")
+            problem = guardrail_rule_problem(rule)
+            if problem:
+                raise ValidationError(problem)
         return rules
 
 

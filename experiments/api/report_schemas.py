@@ -86,15 +86,17 @@ class GuardrailArmSerializer(serializers.Serializer):
 
 class GuardrailSerializer(serializers.Serializer):
     metric = serializers.CharField(help_text="Guarded metric, as configured on the experiment.")
-    breach = serializers.BooleanField(help_text="True when any arm breaches; false for unknown metrics.")
+    breach = serializers.BooleanField(help_text="True when any arm breaches; false for an unchecked rule.")
     tolerance = serializers.FloatField(
-        required=False, help_text="Relative drop vs control that counts as worse; absent for unknown metrics."
+        required=False, help_text="Relative drop vs control counted as worse; absent for an unchecked rule."
     )
     breach_probability = serializers.FloatField(
-        required=False, help_text="Certainty needed to call a breach; absent for unknown metrics."
+        required=False, help_text="Certainty needed to call a breach; absent for an unchecked rule."
     )
-    arms = GuardrailArmSerializer(many=True, required=False, help_text="Per arm; absent for unknown metrics.")
-    note = serializers.CharField(required=False, help_text="Present only for a metric that was not checked.")
+    arms = GuardrailArmSerializer(many=True, required=False, help_text="Per arm; absent if unchecked.")
+    note = serializers.CharField(
+        required=False, help_text="Present only for a rule that was not checked: why it was not."
+    )
 
 
 class EpochArmSerializer(serializers.Serializer):
@@ -219,6 +221,11 @@ class ExperimentReportSerializer(serializers.Serializer):
         allow_null=True, help_text="Key of the winning arm, null until one is chosen."
     )
     arms = ReportArmSerializer(many=True, help_text="Per arm, by key; empty while an arm has no posterior.")
+    control_arm = serializers.CharField(
+        required=False,
+        help_text="Key of the arm uplift is measured against: the control, or the first arm by key"
+        " when none is marked control." + _NEEDS_POSTERIORS,
+    )
     allocation_draws = serializers.IntegerField(
         required=False, help_text="Monte Carlo draws per allocation." + _NEEDS_POSTERIORS
     )

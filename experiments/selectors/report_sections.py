@@ -14,8 +14,8 @@ from bandits.epochs import epoch_estimates
 from bandits.guardrails import guardrails_check
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
-from bandits.uplift import uplift_vs_control
 from experiments.models import PosteriorEpoch
+from experiments.services.guardrail_rules import guardrail_rule_problem
 from experiments.services.reward_models import SUCCESS_FIELD, arm_stats, posterior_build
 
 DENSITY_POINTS = 120
@@ -27,15 +27,6 @@ def finite(value) -> float | None:
     """A JSON-safe float: None for NaN or infinity."""
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def uplift_rows(post, *, control: int, draws: int, seed: int) -> list[dict]:
-    """Relative uplift vs control per arm, with its 95% interval and P(beats control)."""
-    try:
-        return uplift_vs_control(post, control=control, draws=draws, seed=seed).rows()
-    except BanditError:
-        empty = {"uplift": None, "uplift_ci_low": None, "uplift_ci_high": None, "prob_beats_control": None}
-        return [dict(empty) for _ in range(post.n_arms)]
 
 
 def arm_label(arm) -> str:
@@ -70,13 +61,16 @@ def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) ->
 def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed: int) -> list[dict]:
     """Each guardrail of ``Experiment.guardrails``: P(worse than control beyond tolerance) per arm."""
     arms = [p.arm for p in posteriors]
-    wanted, unknown = {}, []
-    for rule in experiment.guardrails or []:
-        metric = str(rule.get("metric", ""))
-        if metric in SUCCESS_FIELD:
-            wanted[metric] = float(rule.get("tolerance", 0.0))
+    wanted, unchecked = {}, []
+    rules = experiment.guardrails or []
+    rules = rules if isinstance(rules, list) else [rules]
+    for rule in rules:
+        problem = guardrail_rule_problem(rule)
+        if problem:
+            metric = rule.get("metric", "") if isinstance(rule, dict) else rule
+            unchecked.append({"metric": str(metric), "breach": False, "note": f"not checked: {problem}"})
         else:
-            unknown.append(metric)
+            wanted[rule["metric"]] = float(rule.get("tolerance", 0.0))
     built = {
         metric: posterior_build(
             arm_stats(posteriors, metric),
@@ -106,8 +100,7 @@ def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed
         }
         for metric, check in checks.items()
     ]
-    result += [{"metric": m, "breach": False, "note": "unknown metric, not checked"} for m in unknown]
-    return result
+    return result + unchecked
 
 
 def _epoch_matrix(experiment, arms) -> tuple[np.ndarray, np.ndarray, list[int]]:

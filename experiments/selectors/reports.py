@@ -10,6 +10,7 @@ from django.conf import settings
 
 from bandits import expected_loss, prob_best
 from experiments.models import Experiment, ProgramSettings
+from experiments.services.control_uplift import control_position, uplift_rows
 from experiments.services.reward_models import arm_stats, posterior_build
 
 from .off_policy import off_policy_section
@@ -20,7 +21,6 @@ from .report_sections import (
     fixed_split_section,
     guardrails_section,
     stopping_section,
-    uplift_rows,
 )
 
 # 50k draws keep the Monte Carlo error of P(best) under 0.5 percentage points and a report under ~1 s.
@@ -71,11 +71,12 @@ def report_build(
     pbest = prob_best(post, draws=draws, seed=seed)
     loss = expected_loss(post, draws=draws, seed=seed)
     holdout = ProgramSettings.load().holdout_share
-    control = next(i for i, a in enumerate(arms) if a.is_control)
+    control = control_position(arms)
     uplift = uplift_rows(post, control=control, draws=draws, seed=seed)
     for i, arm in enumerate(arms):
         report["arms"].append(
             {
+                **uplift[i],
                 "arm": arm.key,
                 "variant": arm.variant.key,
                 "control": arm.is_control,
@@ -88,9 +89,9 @@ def report_build(
                 "expected_loss": float(loss[i]),
                 "weight": float(arm.weight),
                 "traffic_share": float(arm.weight * (1.0 - holdout)),
-                **uplift[i],
             }
         )
+    report["control_arm"] = arms[control].key
     report["allocation_draws"] = settings.ALLOCATION_DRAWS
     report["report_draws"] = draws
     report["holdout_share"] = holdout

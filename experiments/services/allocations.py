@@ -6,19 +6,13 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from bandits import (
-    BanditError,
-    allocation_weights,
-    expected_loss,
-    prob_best,
-    stopping_state,
-    uplift_vs_control,
-)
+from bandits import allocation_weights, expected_loss, prob_best, stopping_state
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.serving.state import serving_version_bump
 
 from .auto_conclude import experiment_auto_conclude_if_due
+from .control_uplift import control_position, uplift_rows
 from .reward_models import arm_stats, arm_stats_discounted, posterior_build
 
 log = logging.getLogger(__name__)
@@ -29,42 +23,42 @@ def _seed(experiment: Experiment) -> int:
     return (experiment.id * 1_000_003 + experiment.allocation_version) % (2**32)
 
 
-def _uplift_rows(post, arms, seed: int) -> list[dict]:
-    """Uplift vs control per arm; empty figures while the control has no data to divide by."""
-    control = next((i for i, a in enumerate(arms) if a.is_control), 0)
-    try:
-        return uplift_vs_control(post, control=control, draws=settings.ALLOCATION_DRAWS, seed=seed).rows()
-    except BanditError:
-        return [{} for _ in arms]
+def _snapshot_arms(arms, observed, decided, weights, pbest, loss, uplift) -> list[dict]:
+    """Per arm: the counts observed so far and, for a discounted slot, the faded counts decided on.
 
-
-def _snapshot_arms(arms, stats, weights, pbest, loss, uplift) -> list[dict]:
-    return [
-        {
+    ``trials`` and ``successes`` are always the cumulative counts (the report's history and the
+    sequential test read them as such); a discounted experiment adds ``effective_trials`` and
+    ``effective_successes``, the counts behind ``prob_best`` and the weight.
+    """
+    rows = []
+    for i, arm in enumerate(arms):
+        row = {
             **uplift[i],
             "arm": arm.key,
             "arm_id": arm.id,
             "variant": arm.variant.key,
             "control": arm.is_control,
-            "trials": int(stats.trials[i]),
-            "successes": int(stats.successes[i]),
+            "trials": int(observed.trials[i]),
+            "successes": int(observed.successes[i]),
             "prob_best": float(pbest[i]),
             "expected_loss": float(loss[i]),
             "weight": float(weights[i]),
         }
-        for i, arm in enumerate(arms)
-    ]
+        if decided is not observed:
+            row["effective_trials"] = float(decided.trials[i])
+            row["effective_successes"] = float(decided.successes[i])
+        rows.append(row)
+    return rows
 
 
 def allocation_recompute(*, experiment: Experiment) -> int:
     """Recompute one running experiment's weights. Expects a row lock on ``experiment``."""
     arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
+    observed = stats = arm_stats([a.posterior for a in arms], experiment.reward_metric)
     if experiment.discount_half_life_epochs:
         stats = arm_stats_discounted(
             arms, experiment.reward_metric, half_life_epochs=experiment.discount_half_life_epochs
         )
-    else:
-        stats = arm_stats([a.posterior for a in arms], experiment.reward_metric)
     post = posterior_build(
         stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
     )
@@ -101,10 +95,11 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     experiment.allocation_version += 1
     experiment.save(update_fields=["allocation_version"])
     winner = arms[stopping.winner].key if stopping.winner is not None else None
+    uplift = uplift_rows(post, control=control_position(arms), draws=settings.ALLOCATION_DRAWS, seed=seed)
     snapshot = PosteriorSnapshot.objects.create(
         experiment=experiment,
         allocation_version=experiment.allocation_version,
-        arms=_snapshot_arms(arms, stats, weights, pbest, loss, _uplift_rows(post, arms, seed)),
+        arms=_snapshot_arms(arms, observed, stats, weights, pbest, loss, uplift),
         stopping={
             "stop": bool(stopping.stop),
             "reason": stopping.reason,

@@ -73,6 +73,8 @@ def test_a_merchandiser_creates_a_draft_experiment_with_its_arms(merchandiser):
         ("ok", {"exploration_floor": "1.5"}, "less than or equal to 1"),
         ("ok", {"prob_best_threshold": "0.2"}, "greater than or equal to 0.5"),
         ("ok", {"guardrails": '[{"metric": "bounce", "tolerance": 0.1}]'}, "Each guardrail needs a metric"),
+        ("ok", {"guardrails": '[{"metric": "click", "tolerance": NaN}]'}, "relative drop in [0, 1)"),
+        ("ok", {"guardrails": '[{"metric": "click", "tolerance": true}]'}, "tolerance is a number"),
     ],
 )
 def test_creating_an_invalid_experiment_is_refused_with_the_reason(merchandiser, arms, overrides, error):

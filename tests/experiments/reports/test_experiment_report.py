@@ -164,3 +164,37 @@ def test_the_report_json_stays_fast(analyst, similar):
     start = time.perf_counter()
     assert analyst.get("/api/v1/experiments/pdp-similar-test/report").status_code == 200
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.django_db
+def test_a_report_without_a_marked_control_compares_against_the_first_arm(analyst, similar):
+    Arm.objects.filter(experiment=similar).update(is_control=False)
+    report = analyst.get("/api/v1/experiments/pdp-similar-test/report").json()
+    assert report["control_arm"] == "A"
+    a, b = report["arms"]
+    assert [a["control"], b["control"]] == [False, False]
+    assert a["uplift"] is None
+    assert b["uplift"] == pytest.approx(151 / 251 - 1, abs=0.03)
+
+
+@pytest.mark.django_db
+def test_guardrail_rules_the_report_cannot_check_are_listed_with_the_reason(analyst, similar):
+    rules = [
+        {"metric": "click", "tolerance": "five percent"},
+        {"metric": "click", "tolerance": 5},
+        "click",
+        {"metric": "click", "tolerance": 0.05},
+    ]
+    Experiment.objects.filter(pk=similar.pk).update(guardrails=rules)
+    response = analyst.get("/api/v1/experiments/pdp-similar-test/report")
+    assert response.status_code == 200
+    guardrails = response.json()["guardrails"]
+    assert [(g["metric"], g["breach"]) for g in guardrails] == [
+        ("click", True),
+        ("click", False),
+        ("click", False),
+        ("click", False),
+    ]
+    assert "tolerance is a number" in guardrails[1]["note"]
+    assert "relative drop in [0, 1)" in guardrails[2]["note"]
+    assert "needs a metric" in guardrails[3]["note"]

@@ -87,6 +87,14 @@ def test_discounting_lets_the_bandit_follow_a_rate_that_reversed(storefront):
     allocations_recompute(experiment_ids=[experiment.id])
     discounted = dict(Arm.objects.filter(experiment=experiment).values_list("key", "weight"))
     assert discounted["A"] > 0.9
+    # The snapshot keeps the cumulative counts (history and sequential tests read them as such)
+    # beside the faded counts the weights were decided on: 1000 * (1 + 1/2 + ... + 1/2**19).
+    snapshot = experiment.snapshots.order_by("allocation_version").last()
+    a = next(row for row in snapshot.arms if row["arm"] == "A")
+    assert (a["trials"], a["successes"]) == (20_000, 17 * 10 + 3 * 80)
+    assert a["effective_trials"] == pytest.approx(1000 * (2 - 2**-19))
+    assert a["effective_successes"] == pytest.approx(80 * 1.75 + 10 * (2 - 2**-19 - 1.75))
+    assert "effective_trials" not in experiment.snapshots.order_by("allocation_version").first().arms[0]
 
 
 @pytest.mark.django_db
