@@ -171,7 +171,7 @@ def alongside(
     )
 
 
-def closed_loop(tool, server, endpoints, key, batches, args) -> dict[str, list[dict]]:
+def closed_loop(tool, server, ingest, endpoints, key, batches, args) -> dict[str, list[dict]]:
     """Interleaved rounds: healthz alone, then 1-slot and 12-slot each with events alongside."""
     per_round = max(1, round(args.duration / args.rounds))
     rounds: dict[str, list[dict]] = {e.name: [] for e in endpoints}
@@ -187,7 +187,7 @@ def closed_loop(tool, server, endpoints, key, batches, args) -> dict[str, list[d
             side = (
                 None
                 if endpoint.name == "healthz"
-                else alongside(server, key, batches, args.events_alongside, per_round)
+                else alongside(ingest, key, batches, args.events_alongside, per_round)
             )
             result = h.timed_run(tool, server, endpoint, args.concurrency, per_round)
             side_result = side.result() if side else None
@@ -383,6 +383,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
     )
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--ingest-workers",
+        type=int,
+        default=0,
+        help="events go to a second gunicorn with this many workers, as the Procfile's ingest process"
+        " (default 0: pages and events share one server)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3)
@@ -432,7 +439,9 @@ def seed(env: dict[str, str], args: argparse.Namespace) -> tuple[str, list[str],
     return h.setup_database(env, args)
 
 
-def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
+def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
+    """Every phase; ``ingest`` is the server events go to (``server`` itself, or the ingest one)."""
+    tool = h.WrkLoad(server.base, key, args.wrk_threads)
     rng = random.Random(20261123)
     say(f"priming {args.sessions} shoppers with views, carts and removals")
     sessions = sessions_prime(server, key, items, args.sessions, rng)
@@ -454,11 +463,11 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
         h.Endpoint("assign_1slot", "POST", "/api/v1/assignments", workdir / "assign1.jsonl"),
         assign12,
     ]
-    rounds = closed_loop(tool, server, endpoints, key, workdir / "side.jsonl", args)
+    rounds = closed_loop(tool, server, ingest, endpoints, key, workdir / "side.jsonl", args)
     closed = closed_summary(rounds)
     half = args.open_rate or closed["assign_12slot"]["rps"] / 2
     say(f"open loop: 12-slot pages at {half:.0f}/s for {args.open_duration:.0f} s")
-    side = alongside(server, key, workdir / "side.jsonl", args.events_alongside, args.open_duration)
+    side = alongside(ingest, key, workdir / "side.jsonl", args.events_alongside, args.open_duration)
     opened = OpenLoop(
         server, key, "/api/v1/assignments", workdir / "assign12.jsonl", half, args.open_duration, events=False
     ).result()
@@ -477,12 +486,13 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
         f"{args.events_duration:.0f} s"
     )
     events = h.Endpoint("events", "POST", "/api/v1/events", workdir / "events.jsonl", events=True)
-    tool.run(events, args.concurrency, 3)
-    ev = h.timed_run(tool, server, events, args.concurrency, args.events_duration)
+    events_tool = h.WrkLoad(ingest.base, key, args.wrk_threads)
+    events_tool.run(events, args.concurrency, 3)
+    ev = h.timed_run(events_tool, ingest, events, args.concurrency, args.events_duration)
     events_per_s = ev.accepted / ev.duration_s
     say(f"raw COPY of {ev.accepted} stored rows, {args.events_batch} per COPY")
     copy = copy_baseline(env, ev.accepted, args.events_batch)
-    lag = lag_run(env, server, key, workdir / "events.jsonl", args)
+    lag = lag_run(env, ingest, key, workdir / "events.jsonl", args)
     return pages | {
         "events": {
             "accepted_per_s": round(events_per_s, 1),
@@ -496,10 +506,16 @@ def phases(env, server, tool, key, items, workdir: Path, args) -> dict:
     }
 
 
+def _ingest_words(report: dict) -> str:
+    n = report.get("ingest_workers")
+    return f" (events on their own server, {n} workers)" if n else ""
+
+
 def report_print(report: dict) -> None:
     c = report["closed_loop"]
     print(
-        f"\nPeak bench, {report['items']} items, gunicorn {report['workers']} sync workers, "
+        f"\nPeak bench, {report['items']} items, gunicorn {report['workers']} sync workers"
+        f"{_ingest_words(report)}, "
         f"{report['concurrency']} connections, load average {report['loadavg'][0]} -> "
         f"{report['loadavg_at_end'][0]}"
     )
@@ -547,13 +563,19 @@ def main(argv: list[str] | None = None) -> int:
         server = h.Server(
             env, args.workers, args.port or h.free_port(), Path(env["VAR_DIR"]) / "gunicorn-peak.log"
         )
+        ingest = server
+        if args.ingest_workers:
+            log = Path(env["VAR_DIR"]) / "gunicorn-peak-ingest.log"
+            ingest = h.Server(env, args.ingest_workers, h.free_port(), log)
         workdir = Path(tempfile.mkdtemp(prefix="bench-peak-", dir=env["VAR_DIR"]))
         try:
             server.start()
-            tool = h.WrkLoad(server.base, key, args.wrk_threads)
-            results = phases(env, server, tool, key, items, workdir, args)
+            if ingest is not server:
+                ingest.start()
+            results = phases(env, server, ingest, key, items, workdir, args)
         finally:
             server.stop()
+            ingest.stop()
             h.broker_queue_drop(env)
             h.shutil.rmtree(workdir, ignore_errors=True)
     except h.BenchError as exc:
@@ -572,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         "items": len(items),
         "seed_s": round(seed_s, 1),
         "workers": args.workers,
+        "ingest_workers": args.ingest_workers,
         "concurrency": args.concurrency,
         "args": vars(args),
     } | results

@@ -7,6 +7,8 @@ Reuses what ``bench/bench_http.py`` or ``bench/bench_peak.py`` seeded (``--skip-
 Celery worker (``-c 1``) and beat, then offers, open loop (``bench/open_loop.py``: latency from
 each request's due time), 12-slot pages at ``--pages`` per second and events at ``--events``
 per second (batches of 100: one view and 12 impressions per page is about 13 events a page).
+With ``--ingest-workers N`` the events go to a second gunicorn of N workers, as the ``Procfile``'s
+``ingest`` process does in production; by default pages and events share one server.
 Every minute it records:
 
 - page p50/p99/max and errors, events accepted and errors, in that minute;
@@ -80,7 +82,9 @@ def ledger_state(env: dict[str, str]) -> tuple[int, int]:
     return int(backlog), int(version[0]) if version else 0
 
 
-async def minute(port: int, key: str, pages: list[bytes], events: list[bytes], args) -> tuple[dict, dict]:
+async def minute(
+    port: int, ingest_port: int, key: str, pages: list[bytes], events: list[bytes], args
+) -> tuple[dict, dict]:
     page_load = open_loop.run(
         port=port,
         path="/api/v1/assignments",
@@ -91,7 +95,7 @@ async def minute(port: int, key: str, pages: list[bytes], events: list[bytes], a
         events=False,
     )
     event_load = open_loop.run(
-        port=port,
+        port=ingest_port,
         path="/api/v1/events",
         bodies=events,
         key=key,
@@ -102,8 +106,12 @@ async def minute(port: int, key: str, pages: list[bytes], events: list[bytes], a
     return tuple(await asyncio.gather(page_load, event_load))
 
 
-def sample(n: int, server: h.Server, procs: dict[str, subprocess.Popen], env, page: dict, ev: dict) -> dict:
-    memory = {f"web_{i}": rss_mb(pid) for i, pid in enumerate(server.worker_pids())}
+def sample(n: int, servers: dict[str, h.Server], procs: dict[str, subprocess.Popen], env, page, ev) -> dict:
+    memory = {
+        f"{name}_{i}": rss_mb(pid)
+        for name, server in servers.items()
+        for i, pid in enumerate(server.worker_pids())
+    }
     for name, proc in procs.items():
         pids = [proc.pid, *children(proc.pid)]
         memory[name] = round(sum(m for m in (rss_mb(p) for p in pids) if m), 1)
@@ -180,6 +188,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
     )
+    parser.add_argument(
+        "--ingest-workers",
+        type=int,
+        default=0,
+        help="events go to a second gunicorn with this many workers, as the Procfile's ingest process"
+        " (default 0: pages and events share one server)",
+    )
     parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
     return parser.parse_args()
 
@@ -196,10 +211,16 @@ def _stop(proc: subprocess.Popen) -> None:
 def soak(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> tuple[list[dict], int]:
     key, items, _ = h.setup_database(env, args)
     server = h.Server(env, args.workers, h.free_port(), Path(env["VAR_DIR"]) / "gunicorn-soak.log")
+    servers = {"web": server}
+    if args.ingest_workers:
+        log = Path(env["VAR_DIR"]) / "gunicorn-soak-ingest.log"
+        servers["ingest"] = h.Server(env, args.ingest_workers, h.free_port(), log)
+    ingest = servers.get("ingest", server)
     procs: dict[str, subprocess.Popen] = {}
     rows: list[dict] = []
     try:
-        server.start()
+        for each in servers.values():
+            each.start()
         procs["celery_worker"] = celery(
             env, "worker", "-Q", env["CELERY_QUEUE"], "-c", "1", "--without-gossip"
         )
@@ -213,15 +234,16 @@ def soak(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> tuple[
         events = h.event_templates(probe_pages, ALONGSIDE_BATCH, rng)
         say(f"soak: {args.pages:.0f} pages/s and {args.events:.0f} events/s for {args.minutes} minutes")
         for n in range(1, args.minutes + 1):
-            page, ev = asyncio.run(minute(server.port, key, pages, events, args))
-            rows.append(sample(n, server, procs, env, page, ev))
+            page, ev = asyncio.run(minute(server.port, ingest.port, key, pages, events, args))
+            rows.append(sample(n, servers, procs, env, page, ev))
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. timeout(1) forwarding a second one
         say("interrupted: reporting the minutes so far")
     finally:
         for proc in procs.values():
             _stop(proc)
-        server.stop()
+        for each in servers.values():
+            each.stop()
         h.broker_queue_drop(env)
     return rows, len(items)
 
@@ -255,6 +277,7 @@ def main() -> int:
     title = (
         f"Soak {started:%Y-%m-%d %H:%M} UTC: {n_items} items, {args.pages:.0f} pages/s + "
         f"{args.events:.0f} events/s, {args.workers} sync workers"
+        + (f" + {args.ingest_workers} for events" if args.ingest_workers else "")
     )
     png = plot(rows, title, base.with_suffix(".html"))
     p99 = sorted(r["pages_p99_ms"] for r in rows if r["pages_p99_ms"] is not None)
