@@ -70,6 +70,17 @@ def web_workers() -> int:
     return int(runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])
 
 
+def ingest_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--ingest-workers N``: events go to a second gunicorn, as the Procfile's ingest process."""
+    parser.add_argument(
+        "--ingest-workers",
+        type=int,
+        default=0,
+        help="events go to a second gunicorn with this many workers, as the Procfile's ingest process"
+        " (default 0: pages and events share one server)",
+    )
+
+
 LUA_SCRIPT = ROOT / "bench" / "wrk" / "bench_http.lua"
 RESULTS_DIR = ROOT / "bench" / "results"
 HOST = "127.0.0.1"

@@ -383,13 +383,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
     )
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument(
-        "--ingest-workers",
-        type=int,
-        default=0,
-        help="events go to a second gunicorn with this many workers, as the Procfile's ingest process"
-        " (default 0: pages and events share one server)",
-    )
+    h.ingest_workers_argument(parser)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3)

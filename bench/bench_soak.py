@@ -188,13 +188,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=h.web_workers(), help="gunicorn workers (default: as gunicorn.conf.py)"
     )
-    parser.add_argument(
-        "--ingest-workers",
-        type=int,
-        default=0,
-        help="events go to a second gunicorn with this many workers, as the Procfile's ingest process"
-        " (default 0: pages and events share one server)",
-    )
+    h.ingest_workers_argument(parser)
     parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
     return parser.parse_args()
 
