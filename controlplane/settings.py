@@ -149,6 +149,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the worker's database connection before and after every task
+# unless this is set, so each task paid a new PostgreSQL backend (fork and authentication).
+# The worker now keeps its connection like a web process does: controlplane.celery drops it
+# around a task when it is broken or older than CONN_MAX_AGE, and the fixup after this many tasks.
+CELERY_DB_REUSE_MAX = 1_000
 ALLOCATION_INTERVAL_S = env_float("ALLOCATION_INTERVAL_S", 60.0, low=1.0, high=86_400.0)
 POSTERIOR_SWEEP_INTERVAL_S = env_float("POSTERIOR_SWEEP_INTERVAL_S", 10.0, low=1.0, high=3_600.0)
 CELERY_BEAT_SCHEDULE = {
