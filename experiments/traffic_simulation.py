@@ -5,6 +5,9 @@ views a few product pages; each page asks ``/api/v1/assignments`` for every prod
 slot, posts the impressions, and the shopper clicks, adds to cart and buys according to
 the hidden model (with position bias: rank r is examined with probability 0.85^(r-1)).
 Purchases are posted at the end of the session without a decision, as a checkout would.
+A session with a cart shows the cart page's slot; one that bought sees the post-purchase slot;
+one that left without buying gets, with probability ``EMAIL_OPEN_RATE``, a follow-up email that
+it opens: the email slot's items, its clicks and carts, and a checkout of what it put in the cart.
 The storefront never sees the hidden model: only better items earn more clicks.
 """
 
@@ -20,12 +23,15 @@ import orjson
 from reco_runtime.synthetic import Shopper, World, shopper_new, shopper_reacts
 
 EXAMINE_DECAY = 0.85
+# Share of sessions that left without buying and open the follow-up email.
+EMAIL_OPEN_RATE = 0.3
 
 
 @dataclass
 class TrafficStats:
     sessions: int = 0
     pages: int = 0
+    emails: int = 0
     decisions: int = 0
     clicks: int = 0
     purchases: int = 0
@@ -162,7 +168,16 @@ class SessionSimulator:
             self._page(shopper, product, cart, page="cart")
         if self._checkout(shopper, cart):
             self._page(shopper, product, [], page="post_purchase")
+        elif self.rng.random() < EMAIL_OPEN_RATE:
+            self._email(shopper, product)
         self.stats.sessions += 1
+
+    def _email(self, shopper: Shopper, product: int) -> None:
+        """The follow-up email, opened: its slot's items, then a checkout of what it carted."""
+        cart: list[str] = []
+        self._page(shopper, product, cart, page="email")
+        self.stats.emails += 1
+        self._checkout(shopper, cart)
 
 
 def traffic_simulate(

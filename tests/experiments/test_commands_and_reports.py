@@ -1,9 +1,14 @@
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db.models import Sum
 from rest_framework.test import APIClient
+
+from experiments.models import Posterior
+from experiments.services.posteriors import posteriors_update
 
 
 @pytest.mark.django_db
@@ -83,6 +88,14 @@ def test_seed_demo_then_simulate_traffic_finds_leaders(settings, tmp_path):
     assert "40 sessions" in text
     assert "Leading variant per slot:" in text
     assert "pdp_similar" in text
+    emails = int(re.search(r"\((\d+) emails opened\)", text).group(1))
+    assert emails > 0
+    # Every touchpoint gets traffic: the email slot too, not only the product, cart and
+    # post-purchase pages. (With a broker and no worker here, do the worker's job in-process.)
+    posteriors_update()
+    for slot in ("email_recs", "cart_upsell", "post_purchase", "pdp_similar"):
+        trials = Posterior.objects.filter(arm__experiment__slot__key=slot).aggregate(Sum("trials"))
+        assert trials["trials__sum"] > 0, slot
 
 
 @pytest.mark.django_db

@@ -61,7 +61,8 @@ class Command(BaseCommand):
             )
         allocate(stats)
         self.stdout.write(
-            f"{stats.sessions} sessions, {stats.pages} pages, {stats.decisions} decisions, "
+            f"{stats.sessions} sessions, {stats.pages} pages ({stats.emails} emails opened), "
+            f"{stats.decisions} decisions, "
             f"{stats.clicks} clicks, "
             f"{stats.purchases} purchases ({stats.revenue:,.2f} revenue), {stats.fallbacks} fallbacks"
         )
