@@ -57,7 +57,7 @@ bench-peak: install
 
 # One hour at a fixed rate on what bench-peak seeded; memory and p99 per minute, with a chart.
 soak: install
-	$(PY) bench/bench_soak.py --skip-seed --minutes 60
+	$(PY) bench/bench_soak.py --skip-seed --minutes 60 --ingest-workers 2
 
 services-up:
 	pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
