@@ -11,7 +11,7 @@ from django.db import connection
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.tasks import allocations_recompute_task
-from tests.experiments.worker_process import worker_start, worker_stop
+from tests.experiments.worker_process import database_url, worker_start, worker_stop
 
 
 @pytest.fixture
@@ -75,14 +75,7 @@ def _backend_pid() -> int:
 
 def _terminate(pids: str = "pid = %s", params=()) -> int:
     """Terminate sessions from a connection of its own, as a PostgreSQL restart or failover would."""
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as admin:
+    with psycopg.connect(database_url(), autocommit=True) as admin:
         sql = (
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             f"WHERE pid <> pg_backend_pid() AND {pids}"

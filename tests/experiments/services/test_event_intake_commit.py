@@ -7,18 +7,12 @@ from django.db import connection, transaction
 
 from experiments.services import events as events_service
 from tests.experiments.storefront_helpers import event
+from tests.experiments.worker_process import database_url
 
 
 def _stored_elsewhere(event_ids: list[str]) -> int:
     """Rows with these ids as another session sees them (only what is committed)."""
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname=db["NAME"],
-        autocommit=True,
-    ) as other:
+    with psycopg.connect(database_url(), autocommit=True) as other:
         return other.execute(
             "SELECT count(*) FROM experiments_event WHERE event_id = ANY(%s)", [event_ids]
         ).fetchone()[0]
