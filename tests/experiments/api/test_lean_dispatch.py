@@ -1,10 +1,13 @@
 """The storefront endpoints' lean POST path answers exactly as DRF's own ``APIView`` path would."""
 
+from types import SimpleNamespace
+
 import orjson
 import pytest
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from experiments.api import throttling
 from experiments.api.storefront_views import StorefrontApi
 from tests.experiments.storefront_helpers import event
 
@@ -52,6 +55,8 @@ def test_every_error_is_the_one_drf_gives(storefront, storefront_key, monkeypatc
 @pytest.mark.django_db
 def test_a_throttled_key_gets_the_same_429_on_both_paths(storefront, storefront_key, monkeypatch, settings):
     settings.STOREFRONT_RATE_PER_S = 1
+    # All three requests in one window of the limiter's clock, even when a second turns between them.
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: 1_000_000.25))
     body = b'{"session_id": "s"}'
     first = _post(APIClient(), "/api/v1/assignments", body, "application/json", None, storefront_key)
     lean = _post(APIClient(), "/api/v1/assignments", body, "application/json", None, storefront_key)
