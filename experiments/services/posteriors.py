@@ -9,6 +9,7 @@ finds the events still unapplied.
 """
 
 import logging
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
 # What a batch reads of each claimed event: tuples with attribute access, not model instances.
 _CLAIM_FIELDS = ("id", "type", "ts", "session_id", "item_id", "items", "value", "decision_key", "decision")
+ClaimedEvent = namedtuple("ClaimedEvent", _CLAIM_FIELDS)
 _EXPOSURE_COLUMNS = (
     "decision_key",
     "first_event_id",
@@ -238,6 +240,35 @@ def _events_mark_applied(ids: list[int]) -> None:
         )
 
 
+def _claim(batch_size: int) -> list[EventRow]:
+    """Lock the oldest ``batch_size`` unapplied events no other worker holds (in the caller's transaction).
+
+    On PostgreSQL the two JSON columns come back as text and orjson parses them: Django's
+    ``JSONField`` decodes them with the standard library's ``json``, which was a fifth of a
+    worker's time at 20k events/s (py-spy).
+    """
+    if connection.vendor != "postgresql":
+        return list(
+            Event.objects.select_for_update(skip_locked=True)
+            .filter(applied_at__isnull=True)
+            .order_by("id")
+            .values_list(*_CLAIM_FIELDS, named=True)[:batch_size]
+        )
+    with server_bound_cursor() as cursor:
+        cursor.execute(
+            "SELECT id, type, ts, session_id, item_id, items::text, value, decision_key, decision::text "
+            f"FROM {Event._meta.db_table} WHERE applied_at IS NULL ORDER BY id LIMIT %s "
+            "FOR UPDATE SKIP LOCKED",
+            [batch_size],
+        )
+        rows = cursor.fetchall()
+    loads = orjson.loads
+    return [
+        ClaimedEvent(i, kind, ts, session, item, items and loads(items), value, key, loads(d) if d else None)
+        for i, kind, ts, session, item, items, value, key, d in rows
+    ]
+
+
 @dataclass(frozen=True)
 class UpdateResult:
     applied: int
@@ -253,12 +284,7 @@ def posteriors_update(*, batch_size: int = BATCH_SIZE, max_batches: int = 1_000)
     applied = deferred = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            claimed = list(
-                Event.objects.select_for_update(skip_locked=True)
-                .filter(applied_at__isnull=True)
-                .order_by("id")
-                .values_list(*_CLAIM_FIELDS, named=True)[:batch_size]
-            )
+            claimed = _claim(batch_size)
             if not claimed:
                 break
             ready, held = _deferred_split(claimed)

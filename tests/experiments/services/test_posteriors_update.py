@@ -69,3 +69,21 @@ def test_concurrent_updates_count_every_event_exactly_once(api, storefront, rng,
     assert sum(results) + leftover == pending
     assert not Event.objects.filter(applied_at__isnull=True).exists()
     assert posteriors_stored() == posteriors_recount()
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_the_postgresql_claim_reads_exactly_what_the_orm_reads(api, storefront, rng, no_enqueue):
+    from experiments.services import posteriors
+
+    traffic_post(api, storefront.catalog, rng, sessions=8)
+    orm = list(
+        Event.objects.filter(applied_at__isnull=True)
+        .order_by("id")
+        .values_list(*posteriors._CLAIM_FIELDS, named=True)
+    )
+    raw = posteriors._claim(len(orm) + 10)
+    assert [tuple(row) for row in raw] == [tuple(row) for row in orm]
+    assert any(row.decision for row in raw)
+    assert any(row.items for row in raw)
+    assert any(row.decision is None for row in raw)
