@@ -41,12 +41,7 @@ def main() -> int:
         return 1
 
     def orm() -> list:
-        return list(
-            Event.objects.select_for_update(skip_locked=True)
-            .filter(applied_at__isnull=True)
-            .order_by("id")
-            .values_list(*posteriors._CLAIM_FIELDS, named=True)[: args.batch]
-        )
+        return posteriors.claim_through_orm(args.batch)
 
     times: dict[str, list[float]] = {"orm": [], "raw + orjson": []}
     with transaction.atomic():

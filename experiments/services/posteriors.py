@@ -240,6 +240,16 @@ def _events_mark_applied(ids: list[int]) -> None:
         )
 
 
+def claim_through_orm(batch_size: int) -> list[EventRow]:
+    """``_claim`` through the ORM: what SQLite runs, and the baseline of ``bench/bench_claim.py``."""
+    return list(
+        Event.objects.select_for_update(skip_locked=True)
+        .filter(applied_at__isnull=True)
+        .order_by("id")
+        .values_list(*_CLAIM_FIELDS, named=True)[:batch_size]
+    )
+
+
 def _claim(batch_size: int) -> list[EventRow]:
     """Lock the oldest ``batch_size`` unapplied events no other worker holds (in the caller's transaction).
 
@@ -248,12 +258,7 @@ def _claim(batch_size: int) -> list[EventRow]:
     worker's time at 20k events/s (py-spy).
     """
     if connection.vendor != "postgresql":
-        return list(
-            Event.objects.select_for_update(skip_locked=True)
-            .filter(applied_at__isnull=True)
-            .order_by("id")
-            .values_list(*_CLAIM_FIELDS, named=True)[:batch_size]
-        )
+        return claim_through_orm(batch_size)
     with server_bound_cursor() as cursor:
         cursor.execute(
             "SELECT id, type, ts, session_id, item_id, items::text, value, decision_key, decision::text "
@@ -262,10 +267,13 @@ def _claim(batch_size: int) -> list[EventRow]:
             [batch_size],
         )
         rows = cursor.fetchall()
-    loads = orjson.loads
+
+    def loads(text: str | None) -> Any:
+        return orjson.loads(text) if text is not None else None
+
     return [
-        ClaimedEvent(i, kind, ts, session, item, items and loads(items), value, key, loads(d) if d else None)
-        for i, kind, ts, session, item, items, value, key, d in rows
+        ClaimedEvent(i, kind, ts, session, item, loads(items), value, key, loads(decision))
+        for i, kind, ts, session, item, items, value, key, decision in rows
     ]
 
 
