@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from reco_runtime import kernels
 from reco_runtime.errors import RecoError
 
 SAMPLE = 60_000
@@ -39,7 +40,6 @@ class IvfIndex:
     vectors: np.ndarray
     positions: np.ndarray
     _sizes: np.ndarray = field(init=False, repr=False)
-    _bounds: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.indptr) != len(self.centroids) + 1 or self.indptr[-1] != len(self.items):
@@ -48,7 +48,6 @@ class IvfIndex:
             raise RecoError("IvfIndex: vectors and items must have one row per indexed item")
         # Per-query constants, computed once (the index is immutable).
         object.__setattr__(self, "_sizes", np.diff(self.indptr))
-        object.__setattr__(self, "_bounds", self.indptr.tolist())
 
     @property
     def n_clusters(self) -> int:
@@ -74,25 +73,8 @@ class IvfIndex:
         return np.where((pos >= 0)[:, None], out, 0.0).astype(self.vectors.dtype, copy=False)
 
     def _clusters(self, query: np.ndarray, n_candidates: int) -> np.ndarray:
-        """The best clusters for ``query``, in order, holding at least ``n_candidates`` items.
-
-        Only the best few clusters are sorted: a first guess from the mean cluster size, grown
-        fourfold while they hold too few items (the best-scored clusters are often the small
-        ones), never a sort of them all unless they are all needed."""
-        sizes = self._sizes
-        probe_scores = -(self.centroids @ query)
-        avg = max(1.0, len(self.items) / max(1, self.n_clusters))
-        m = int(np.ceil(n_candidates / avg)) * 2 + 1
-        while True:
-            if m >= self.n_clusters:
-                best = np.argsort(probe_scores, kind="stable")
-                break
-            best = np.argpartition(probe_scores, m - 1)[:m]
-            best = best[np.argsort(probe_scores[best], kind="stable")]
-            if sizes[best].sum() >= n_candidates:
-                break
-            m *= 4
-        return best[: np.searchsorted(np.cumsum(sizes[best]), n_candidates) + 1]
+        """The best clusters for ``query``, in order, holding at least ``n_candidates`` items."""
+        return kernels.ivf_probe_order(self.centroids @ query, self._sizes, n_candidates)
 
     def search(
         self, query: np.ndarray, n_candidates: int, *, max_scan: int | None = None
@@ -102,19 +84,18 @@ class IvfIndex:
         At most ``max_scan`` rows (default 4 * n_candidates) are scored, so one oversized
         cluster cannot blow up a request; a cut cluster keeps its largest-norm rows.
         """
-        budget = max_scan or 4 * n_candidates
-        items, scores = [], []
-        for c in self._clusters(query, n_candidates).tolist():
-            a = self._bounds[c]
-            b = min(self._bounds[c + 1], a + budget)
-            items.append(self.items[a:b])
-            scores.append(self.vectors[a:b] @ query)
-            budget -= b - a
-            if budget <= 0:
-                break
-        if len(items) == 1:
-            return np.asarray(items[0]), scores[0]
-        return np.concatenate(items), np.concatenate(scores)
+        # A copy: a query that is a row of a read-only (memory-mapped) array would be another
+        # type to the compiled scan, and compile it again inside a request.
+        query = np.array(query, dtype=self.vectors.dtype)
+        return kernels.ivf_scan(
+            self.centroids @ query,
+            self.indptr,
+            self.items,
+            self.vectors,
+            query,
+            n_candidates,
+            max_scan or 4 * n_candidates,
+        )
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

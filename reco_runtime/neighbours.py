@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from reco_runtime import kernels
 from reco_runtime.errors import RecoError
 from reco_runtime.models import _ranking
 from reco_runtime.topn import Ragged, sparse_top_n_rows
@@ -84,26 +85,18 @@ def seed_scores(neighbours: Ragged, seeds: Sequence[tuple[int, float]]) -> tuple
 def seed_scores_of(
     neighbours: Ragged, rows: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``seed_scores`` for seeds given as arrays (int rows, float weights).
-
-    The seeds' lists are gathered in one pass (a ragged gather: no numpy call per seed, each
-    of which cost more than its few dozen neighbours). A single non-empty list is returned as
-    stored, best first; several are summed by item (``_ranking.aggregate``)."""
-    indptr = neighbours.indptr
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    filled = lengths > 0
-    if not filled.any():
+    """``seed_scores`` for seeds given as arrays (int rows, float weights): (sorted unique int32
+    items, float32 scores), each stored similarity scaled by its seed's weight in float32 and
+    summed by item (one compiled pass over the seeds' lists)."""
+    if len(rows) == 0:
         return _ranking.empty()
-    if np.count_nonzero(filled) == 1:
-        s = int(np.flatnonzero(filled)[0])
-        a, b = int(starts[s]), int(starts[s] + lengths[s])
-        return np.asarray(neighbours.items[a:b]), neighbours.scores[a:b] * np.float32(weights[s])
-    ends = np.cumsum(lengths)
-    # Row position of every gathered entry: its list's start plus its rank within the list.
-    at = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
-    scaled = neighbours.scores[at] * np.repeat(weights.astype(np.float32), lengths)
-    return _ranking.aggregate(neighbours.items[at], scaled)
+    return kernels.ragged_weighted_sum(
+        neighbours.indptr,
+        neighbours.items,
+        neighbours.scores,
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(weights, dtype=np.float64),
+    )
 
 
 def session_seeds(

@@ -6,6 +6,8 @@ from collections.abc import Set as AbstractSet
 
 import numpy as np
 
+from reco_runtime import kernels
+
 _EMPTY_I = np.zeros(0, dtype=np.int32)
 _EMPTY_S = np.zeros(0, dtype=np.float32)
 
@@ -15,27 +17,16 @@ def empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 def top_k(
-    cands: np.ndarray, scores: np.ndarray, k: int, exclude: frozenset[int]
+    cands: np.ndarray, scores: np.ndarray, k: int, exclude: AbstractSet[int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best of ``cands`` (unique item indices) by ``scores``, skipping ``exclude``.
 
-    Returns (int32 items, float32 scores) best first; fewer than ``k`` if candidates run out.
-    Cost: O(c) argpartition plus O(k + |exclude|) for the walk, c = len(cands).
+    Returns (int32 items, float32 scores) best first, equal scores in candidate order; fewer
+    than ``k`` if candidates run out. One compiled pass: O(c log(k + |exclude|)), c = len(cands).
     """
-    n = len(cands)
-    if n == 0:
+    if len(cands) == 0:
         return empty()
-    need = min(n, k + len(exclude))
-    if need < n:
-        part = np.argpartition(-scores, need - 1)[:need]
-        part = part[np.argsort(-scores[part], kind="stable")]
-    else:
-        part = np.argsort(-scores, kind="stable")
-    items = cands[part]
-    if exclude:
-        keep = first_allowed(items, k, exclude)
-        part, items = part[keep], items[keep]
-    return items[:k].astype(np.int32, copy=False), scores[part[:k]].astype(np.float32, copy=False)
+    return kernels.top_k_excluding(cands, scores, k, kernels.exclusion_array(exclude))
 
 
 def first_allowed(items: np.ndarray, k: int, exclude: AbstractSet[int]) -> list[int]:
@@ -99,14 +90,7 @@ def aggregate(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nda
     """Sum the scores of repeated items: (sorted unique items int32, summed float32 scores)."""
     if len(items) == 0:
         return empty()
-    order = np.argsort(items, kind="stable")
-    srt = items[order]
-    starts = np.empty(len(srt), dtype=bool)
-    starts[0] = True
-    np.not_equal(srt[1:], srt[:-1], out=starts[1:])
-    idx = np.flatnonzero(starts)
-    summed = np.add.reduceat(np.asarray(scores, dtype=np.float64)[order], idx)
-    return srt[idx].astype(np.int32, copy=False), summed.astype(np.float32)
+    return kernels.aggregate(items, scores)
 
 
 def sorted_top_k(

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from reco_runtime import kernels
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import RecoError
 from reco_runtime.interactions import Interactions
@@ -31,6 +32,7 @@ from reco_runtime.models.popularity import Popularity
 from reco_runtime.models.session_bayes import SessionBayes
 from reco_runtime.request import RecRequest
 
+_NO_INTENT = np.zeros(0)
 GENERATORS: dict[str, type[Recommender]] = {
     "knn": ItemKnn,
     "als": Als,
@@ -69,7 +71,6 @@ class Hybrid(Recommender):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.generators: dict[str, Recommender] = {}
-        self._ranks = np.arange(1, self.params.per_generator + 1, dtype=np.float64)
 
     @classmethod
     def from_generators(cls, generators: dict[str, Recommender], **params: Any) -> Hybrid:
@@ -112,7 +113,7 @@ class Hybrid(Recommender):
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         p: HybridParams = self.params
-        items_parts, score_parts = [], []
+        items_parts, weights = [], []
         theta = None
         for g, model in self.generators.items():
             if isinstance(model, SessionBayes):
@@ -120,11 +121,21 @@ class Hybrid(Recommender):
             else:
                 items, _ = model._candidates(request, p.per_generator, exclude)
             items_parts.append(items)
-            score_parts.append(p.weights[g] / (p.rrf_k + self._ranks[: len(items)]))
-        cands, scores = _ranking.aggregate(np.concatenate(items_parts), np.concatenate(score_parts))
-        if p.w_intent and theta is not None and len(cands):
-            scores = scores + p.w_intent * theta[self.catalog_category[cands]] / (p.rrf_k + 1)
-        return _ranking.top_k(cands, scores.astype(np.float32), n, exclude)
+            weights.append(p.weights[g])
+        if sum(len(part) for part in items_parts) == 0:
+            return _ranking.empty()
+        # The category intent enters as w_intent * theta_c / (rrf_k + 1), one term per category.
+        intent = _NO_INTENT if not p.w_intent or theta is None else p.w_intent * theta / (p.rrf_k + 1)
+        return kernels.rrf_fuse(
+            np.concatenate(items_parts),
+            np.fromiter((len(part) for part in items_parts), np.int64, len(items_parts)),
+            np.asarray(weights, dtype=np.float64),
+            float(p.rrf_k),
+            intent,
+            self.catalog_category,
+            n,
+            kernels.exclusion_array(exclude),
+        )
 
     @property
     def catalog_category(self) -> np.ndarray:
@@ -135,6 +146,7 @@ class Hybrid(Recommender):
     def warm(self) -> Hybrid:
         for model in self.generators.values():
             model.warm()
+        self._answer_once()
         return self
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

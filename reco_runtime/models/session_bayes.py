@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import RecoError
@@ -76,14 +77,159 @@ class SessionBayesParams:
             raise RecoError("session_bayes: list sizes must be >= 1")
 
 
-def _positions_in(sorted_items: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
-    """Positions in ``sorted_items`` (sorted, unique) of those of ``wanted`` it holds: a binary
-    search per wanted item (``np.isin`` costs far more for a handful of them)."""
-    wanted_arr = np.asarray(wanted, dtype=sorted_items.dtype)
-    pos = np.searchsorted(sorted_items, wanted_arr)
-    inside = pos < len(sorted_items)
-    pos, wanted_arr = pos[inside], wanted_arr[inside]
-    return pos[sorted_items[pos] == wanted_arr]
+@njit(cache=True, nogil=True)
+def _intent(items: np.ndarray, ev: np.ndarray, category: np.ndarray, cat_alpha: np.ndarray) -> np.ndarray:
+    """theta: the Dirichlet posterior mean of the category intent, floored at a tenth of the prior."""
+    theta = cat_alpha.copy()
+    for j in range(len(items)):
+        theta[category[items[j]]] += ev[j]
+    theta = np.maximum(theta, 0.1 * cat_alpha)
+    return theta / theta.sum()
+
+
+@njit(cache=True, nogil=True)
+def _pool_items(
+    theta: np.ndarray,
+    max_categories: int,
+    cat_indptr: np.ndarray,
+    cat_items: np.ndarray,
+    nb_items: np.ndarray,
+    top: np.ndarray,
+) -> np.ndarray:
+    """Sorted unique candidates: the prior lists of the most probable categories (until 90% of
+    the intent, at most ``max_categories``), the co-view neighbours and the global top."""
+    best = np.argsort(-theta, kind="mergesort")[: min(max_categories, len(theta))]
+    size = len(nb_items) + len(top)
+    for c in best:
+        size += cat_indptr[c + 1] - cat_indptr[c]
+    pool = np.empty(size, dtype=np.int32)
+    pool[: len(nb_items)] = nb_items
+    pool[len(nb_items) : len(nb_items) + len(top)] = top
+    at = len(nb_items) + len(top)
+    mass = 0.0
+    for c in best:
+        if mass >= 0.9:
+            break
+        mass += theta[c]
+        a, b = cat_indptr[c], cat_indptr[c + 1]
+        pool[at : at + b - a] = cat_items[a:b]
+        at += b - a
+    pool = np.sort(pool[:at])
+    n = 0
+    for i in range(at):  # unique, in place
+        if i == 0 or pool[i] != pool[n - 1]:
+            pool[n] = pool[i]
+            n += 1
+    return pool[:n]
+
+
+@njit(cache=True, nogil=True)
+def _within_category(
+    cands: np.ndarray,
+    nb_items: np.ndarray,
+    nb_scores: np.ndarray,
+    category: np.ndarray,
+    p_in_cat: np.ndarray,
+    n_cat: int,
+    s: float,
+    coview_weight: float,
+    rho: float,
+) -> np.ndarray:
+    """(s * P0(i | c) + m_i+) / (s + M_c) * exp(-rho * m_i-) for each candidate (float64)."""
+    n = len(cands)
+    coview = np.zeros(n)
+    j = 0
+    for i in range(len(nb_items)):  # both sorted, nb_items a subset of cands
+        while cands[j] != nb_items[i]:
+            j += 1
+        coview[j] = np.float32(coview_weight) * nb_scores[i]
+    cat_coview = np.zeros(n_cat)
+    for i in range(n):
+        if coview[i] > 0:
+            cat_coview[category[cands[i]]] += coview[i]
+    within = np.empty(n)
+    s32 = np.float32(s)
+    for i in range(n):
+        prior = s32 * p_in_cat[cands[i]]
+        if len(nb_items):
+            w = (prior + max(coview[i], 0.0)) / (s + cat_coview[category[cands[i]]])
+            if coview[i] < 0:
+                w *= np.exp(-rho * -coview[i])
+        else:
+            w = prior / s32
+        within[i] = w
+    return within
+
+
+@njit(cache=True, nogil=True)
+def _session_factors(
+    cands: np.ndarray,
+    items: np.ndarray,
+    ev: np.ndarray,
+    removed: np.ndarray,
+    brand: np.ndarray,
+    brand_weight: float,
+    removal_factor: float,
+    score: np.ndarray,
+) -> None:
+    """score *= exp(brand_weight * tanh(n_b)) for the brands the session touched (a handful, in
+    order of first touch: a linear scan beats any lookup), and ``removal_factor`` for each
+    removed item itself. In place."""
+    touched = np.empty(len(items), dtype=np.int64)
+    n_b = np.zeros(len(items))
+    n_touched = 0
+    for j in range(len(items)):
+        b = brand[items[j]]
+        t = 0
+        while t < n_touched and touched[t] != b:
+            t += 1
+        if t == n_touched:
+            touched[t] = b
+            n_touched += 1
+        n_b[t] += ev[j]
+    factor = np.exp(brand_weight * np.tanh(n_b[:n_touched]))
+    for i in range(len(cands)):
+        b = brand[cands[i]]
+        for t in range(n_touched):
+            if touched[t] == b:
+                score[i] *= factor[t]
+                break
+        for r in removed:
+            if r == cands[i]:
+                score[i] *= removal_factor
+                break
+
+
+@njit(cache=True, nogil=True)
+def _pool_scores(
+    evidence: tuple[np.ndarray, np.ndarray, np.ndarray],
+    coviewed: tuple[np.ndarray, np.ndarray],
+    catalog: tuple[np.ndarray, np.ndarray],
+    prior: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    params: tuple[int, float, float, float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The module docstring's formula over the request's candidate pool, in one compiled call:
+    (pool: sorted unique int32 items, float32 scores, theta float64).
+
+    evidence: the session's (items, evidence, removed items); coviewed: (sorted items, summed
+    scores) of their co-view neighbours; catalog: (category, brand) per item; prior:
+    (P0(i | c), category alpha, category lists' indptr and items, global top); params:
+    (max_categories, item_prior_strength, coview_weight, rho, removed_evidence, brand_weight)."""
+    items, ev, removed = evidence
+    nb_items, nb_scores = coviewed
+    category, brand = catalog
+    p_in_cat, cat_alpha, cat_indptr, cat_items, top = prior
+    max_categories, s, coview_weight, rho, removed_evidence, brand_weight = params
+    theta = _intent(items, ev, category, cat_alpha)
+    cands = _pool_items(theta, max_categories, cat_indptr, cat_items, nb_items, top)
+    within = _within_category(
+        cands, nb_items, nb_scores, category, p_in_cat, len(theta), s, coview_weight, rho
+    )
+    score = np.empty(len(cands))
+    for i in range(len(cands)):
+        score[i] = theta[category[cands[i]]] * within[i]
+    _session_factors(cands, items, ev, removed, brand, brand_weight, np.exp(-rho * removed_evidence), score)
+    return cands, score.astype(np.float32), theta
 
 
 class SessionBayes(Recommender):
@@ -147,16 +293,6 @@ class SessionBayes(Recommender):
         )
         return theta / theta.sum()
 
-    def _candidate_pool(self, theta: np.ndarray, neighbour_items: np.ndarray) -> np.ndarray:
-        p: SessionBayesParams = self.params
-        m = min(p.max_categories, len(theta))
-        best = np.argpartition(-theta, m - 1)[:m] if m < len(theta) else np.arange(len(theta))
-        best = best[np.argsort(-theta[best])]
-        keep = np.cumsum(theta[best]) - theta[best] < 0.9  # categories until 90% of the intent
-        indptr = self.cat_lists.indptr
-        parts = [self.cat_lists.items[indptr[c] : indptr[c + 1]] for c in best[keep].tolist()]
-        return _ranking.unique(np.concatenate([*parts, neighbour_items, self.top]))
-
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -176,41 +312,21 @@ class SessionBayes(Recommender):
         depends on ``n`` and the exclusions."""
         p: SessionBayesParams = self.params
         items, ev = self._evidence(request)
-        theta = self._theta(items, ev)
         nb_items, nb_scores = seed_scores_of(self.neighbours, items, ev)
-        cands = self._candidate_pool(theta, nb_items)
-        cat = self._category[cands]
-        s = p.item_prior_strength
-        within = s * self.p_in_cat[cands]
-        if len(nb_items):
-            m = np.zeros(len(cands))
-            m[np.searchsorted(cands, nb_items)] = p.coview_weight * nb_scores
-            m_pos = np.maximum(m, 0.0)
-            within = (within + m_pos) / (s + np.bincount(cat, weights=m_pos, minlength=len(theta))[cat])
-            if (m < 0).any():
-                within = within * np.exp(-p.removed_penalty * np.maximum(-m, 0.0))
-        else:
-            within = within / s
-        score = theta[cat] * within
-        if len(items):
-            score = self._brand_factor(cands, items, ev, score)
-        if request.signals.removed:  # the removed item itself: rho * its removal evidence
-            gone = _positions_in(cands, request.signals.removed)
-            score[gone] *= np.exp(-p.removed_penalty * p.removed_evidence)
-        return cands, score.astype(np.float32), theta
-
-    def _brand_factor(
-        self, cands: np.ndarray, items: np.ndarray, ev: np.ndarray, score: np.ndarray
-    ) -> np.ndarray:
-        """score * exp(brand_weight * tanh(n_b)) for the few brands the session touched.
-
-        One lookup table over the brands instead of a pass over the candidates per touched
-        brand: the candidates are a few hundred, so each numpy call costs more than its work."""
-        touched = self._brand[items]
-        n_b = np.bincount(touched, weights=ev, minlength=self._n_brands)
-        factor = np.ones(self._n_brands)
-        factor[touched] = np.exp(self.params.brand_weight * np.tanh(n_b[touched]))
-        return score * factor[self._brand[cands]]
+        return _pool_scores(
+            (items, ev, np.asarray(request.signals.removed, dtype=np.int64)),
+            (nb_items, nb_scores),
+            (self._category, self._brand),
+            (self.p_in_cat, self.cat_alpha, self.cat_lists.indptr, self.cat_lists.items, self.top),
+            (
+                p.max_categories,
+                float(p.item_prior_strength),
+                float(p.coview_weight),
+                float(p.removed_penalty),
+                float(p.removed_evidence),
+                float(p.brand_weight),
+            ),
+        )
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"p_in_cat": self.p_in_cat, "cat_alpha": self.cat_alpha, "top": self.top}

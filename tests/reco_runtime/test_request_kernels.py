@@ -1,12 +1,11 @@
 """The vectorised request-time kernels give exactly what their plain definitions give:
-neighbour scores summed over seeds, the IVF probe order, and positions of removed items."""
+neighbour scores summed over seeds and the IVF probe order."""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reco_runtime.ivf import IvfIndex
-from reco_runtime.models.session_bayes import _positions_in
 from reco_runtime.neighbours import seed_scores, seed_scores_of
 from reco_runtime.topn import Ragged
 
@@ -68,15 +67,15 @@ def test_seed_scores_of_arrays_equals_seed_scores_of_pairs():
     assert by_pairs[1].tolist() == by_arrays[1].tolist() == [-0.375, 0.25, 0.1875]
 
 
-def test_a_single_seed_list_keeps_its_stored_order():
+def test_a_single_seed_list_is_scaled_and_sorted_by_item_like_several():
     ragged = Ragged(
         np.array([0, 0, 3], dtype=np.int64),
         np.array([9, 4, 6], dtype=np.int32),
         np.array([0.9, 0.5, 0.1], dtype=np.float32),
     )
     items, scores = seed_scores(ragged, [(0, 1.0), (1, 2.0)])  # row 0 is empty
-    assert items.tolist() == [9, 4, 6]
-    assert scores.tolist() == [np.float32(1.8), 1.0, np.float32(0.2)]
+    assert items.tolist() == [4, 6, 9]
+    assert scores.tolist() == [1.0, np.float32(0.2), np.float32(1.8)]
     assert seed_scores(ragged, [(0, 1.0)])[0].tolist() == []
     assert seed_scores(ragged, [])[0].tolist() == []
 
@@ -120,14 +119,3 @@ def _check_probe_order(sizes: list[int], wanted: int, seed: int, small_first: bo
     held = np.cumsum(np.asarray(sizes)[order])
     enough = int(np.searchsorted(held, wanted)) + 1  # clusters up to the one reaching `wanted`
     assert index._clusters(query, wanted).tolist() == order[:enough].tolist()
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    items=st.lists(st.integers(0, 500), max_size=60, unique=True),
-    wanted=st.lists(st.integers(0, 520), max_size=6),
-)
-def test_positions_in_finds_exactly_what_isin_finds(items, wanted):
-    sorted_items = np.asarray(sorted(items), dtype=np.int32)
-    found = _positions_in(sorted_items, tuple(wanted))
-    assert sorted(set(found.tolist())) == np.flatnonzero(np.isin(sorted_items, wanted)).tolist()
