@@ -217,7 +217,8 @@ class SlotServer:
     def _decision(self, slot: SlotState, pick: _Pick, fallback: bool, indices, scores) -> dict:
         if len(indices):
             item_ids = self.catalog.item_ids[indices].tolist()
-            rounded = np.round(np.asarray(scores, dtype=np.float64), 6).tolist()
+            # Python's round on ten floats: np.round's dispatch cost more than its arithmetic.
+            rounded = [round(s, 6) for s in np.asarray(scores, dtype=np.float64).tolist()]
             self.exclude.update(np.asarray(indices).tolist())
         else:
             item_ids, rounded = [], []

@@ -7,7 +7,6 @@ token are attributed without any lookup, and serving never writes to the databas
 The session is bound by a short hash so a token cannot be replayed from another session.
 """
 
-import base64
 import binascii
 import functools
 import hashlib
@@ -74,8 +73,12 @@ def _hmac_keyed(key: bytes) -> hmac.HMAC:
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """``base64.urlsafe_b64encode`` without padding and without its wrappers (same text)."""
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
