@@ -217,8 +217,9 @@ class SlotServer:
     def _decision(self, slot: SlotState, pick: _Pick, fallback: bool, indices, scores) -> dict:
         if len(indices):
             item_ids = self.catalog.item_ids[indices].tolist()
-            # Python's round on ten floats: np.round's dispatch cost more than its arithmetic.
-            rounded = [round(s, 6) for s in np.asarray(scores, dtype=np.float64).tolist()]
+            # np.round's own arithmetic without its dispatch (identical values; Python's round
+            # with digits is slower still).
+            rounded = (np.rint(np.asarray(scores, dtype=np.float64) * 1e6) / 1e6).tolist()
             self.exclude.update(np.asarray(indices).tolist())
         else:
             item_ids, rounded = [], []

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -23,8 +23,11 @@ class TokenError(ValueError):
     """The token is malformed, forged or altered."""
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionPayload:
+class DecisionPayload(NamedTuple):
+    """What a token carries. A named tuple: immutable, and built in a fifth of the time of a
+    frozen dataclass (whose ``__init__`` sets each field through ``object.__setattr__``), which
+    counted with twelve decisions a page."""
+
     decision_key: str
     slot_id: int
     experiment_id: int | None

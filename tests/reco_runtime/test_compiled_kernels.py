@@ -114,7 +114,7 @@ for name in sys.argv[2:]:
     rng = np.random.default_rng(0)
     for _ in range(30):
         some = lambda m: tuple(int(i) for i in rng.integers(0, 3000, rng.integers(0, m + 1)))
-        model.recommend(RecRequest(
+        request = RecRequest(
             k=int(rng.integers(1, 30)),
             user_id=None if rng.random() < 0.5 else "u-1",
             product=None if rng.random() < 0.3 else int(rng.integers(0, 3000)),
@@ -124,7 +124,10 @@ for name in sys.argv[2:]:
                 removed=some(1),
             ),
             exclude=frozenset(some(40)),
-        ))
+        )
+        model.recommend(request)
+        shared = model.page_candidates(request, 60)  # as a page's slots share a model's work
+        model.recommend_from(shared, 10, set(request.exclude) | set(some(30)))
     compiled[name] = [f.__name__ for f, b in zip(dispatchers, before) if len(f.signatures) != b]
 print(json.dumps({"dispatchers": len(dispatchers), "compiled_after_warm": compiled}))
 """
@@ -132,7 +135,8 @@ print(json.dumps({"dispatchers": len(dispatchers), "compiled_after_warm": compil
 
 def test_a_warmed_model_answers_every_kind_of_request_without_compiling(fitted_models, tmp_path):
     """In a fresh process (nothing compiled in memory), ``warm()`` leaves no kernel to compile
-    for later requests, whatever their shape: no request pays for compilation."""
+    for later requests, whatever their shape, alone or as a page's slots sharing the model's
+    candidates: no request pays for compilation."""
     for name, model in fitted_models.items():
         model.save(tmp_path / name)
     done = subprocess.run(
