@@ -50,7 +50,8 @@ def model_for(model_version: str, catalog_version: str) -> Recommender | None:
     with _lock:
         if key not in _models:
             try:
-                model = registry().load(model_version, catalog)
+                # warm: touch its pages and load its compiled kernels now, not in a request.
+                model = registry().load(model_version, catalog, warm=True)
                 _models[key] = _shared(model, model_version, catalog_version)
             except Exception:
                 log.exception("model %s cannot be loaded; its slots fall back", model_version)

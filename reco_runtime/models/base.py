@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from reco_runtime.interactions import Interactions
 from reco_runtime.models import _ranking
 from reco_runtime.request import RecRequest, SessionSignals
 from reco_runtime.topn import top_n_indices
+
+log = logging.getLogger(__name__)
 
 MODEL_FORMAT = 1
 MODEL_FILE = "model.json"
@@ -208,7 +211,10 @@ class Recommender:
         n = self.catalog.n_items if self.catalog is not None else 0
         if n:
             signals = SessionSignals(viewed=((1 % n, 1_000.0),), cart=(2 % n,), removed=(3 % n,))
-            self.recommend(RecRequest(k=2, product=0, signals=signals))
+            try:
+                self.recommend(RecRequest(k=2, product=0, signals=signals))
+            except Exception:  # a warm-up only saves time: never refuse a model over it
+                log.exception("%s: the warm-up request failed; kernels compile on first use", self.algorithm)
 
     def _restore_dir(self, directory: Path, catalog: Catalog) -> None:
         """Hook for composite variants that keep sub-models in sub-directories."""

@@ -3,6 +3,7 @@
 bits of BLAS dot products and exp/tanh, which numpy and the compiled code may round apart)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -129,8 +130,22 @@ for name in sys.argv[2:]:
         shared = model.page_candidates(request, 60)  # as a page's slots share a model's work
         model.recommend_from(shared, 10, set(request.exclude) | set(some(30)))
     compiled[name] = [f.__name__ for f, b in zip(dispatchers, before) if len(f.signatures) != b]
-print(json.dumps({"dispatchers": len(dispatchers), "compiled_after_warm": compiled}))
+compiled_here = sorted(f.__name__ for f in dispatchers if sum(f.stats.cache_misses.values()))
+result = {"dispatchers": len(dispatchers), "compiled_after_warm": compiled, "not_from_cache": compiled_here}
+print(json.dumps(result))
 """
+
+
+def _warm_check(models_dir, names, env=None) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_CHECK, str(models_dir), *names],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+        env=env,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_a_warmed_model_answers_every_kind_of_request_without_compiling(fitted_models, tmp_path):
@@ -139,13 +154,20 @@ def test_a_warmed_model_answers_every_kind_of_request_without_compiling(fitted_m
     candidates: no request pays for compilation."""
     for name, model in fitted_models.items():
         model.save(tmp_path / name)
-    done = subprocess.run(
-        [sys.executable, "-c", WARM_CHECK, str(tmp_path), *fitted_models],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _warm_check(tmp_path, list(fitted_models))
     assert result["dispatchers"] >= 7
     assert result["compiled_after_warm"] == {name: [] for name in fitted_models}
+
+
+def test_the_start_up_warm_up_leaves_nothing_for_the_serving_processes_to_compile(fitted_models, tmp_path):
+    """``reco_runtime.warmup`` (run by gunicorn's master before the workers) fills an empty numba
+    cache with every kernel the real variants need: a serving process then compiles nothing."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    for name, model in fitted_models.items():
+        model.save(tmp_path / "models" / name)
+    subprocess.run([sys.executable, "-m", "reco_runtime.warmup"], check=True, env=env, timeout=600)
+    result = _warm_check(tmp_path / "models", list(fitted_models), env)
+    assert result["not_from_cache"] == []
+    cold_env = dict(env, NUMBA_CACHE_DIR=str(tmp_path / "cold"))
+    cold = _warm_check(tmp_path / "models", list(fitted_models), cold_env)
+    assert cold["not_from_cache"]  # without the warm-up the same process compiles them itself
