@@ -9,6 +9,7 @@ from experiments.models import Slot, Variant
 from experiments.services.demo_world import _history_store, _items_store
 from experiments.services.training import models_train
 from experiments.serving.model_store import model_for, models_forget, registry
+from experiments.serving.runtime import serving_state
 from experiments.serving.state import serving_version_bump
 from reco_runtime.models.item_knn import ItemKnn
 from reco_runtime.models.session_bayes import SessionBayes
@@ -61,6 +62,7 @@ def test_serving_holds_one_object_per_distinct_model(shared_world, hybrid_first)
 @pytest.mark.django_db
 def test_a_page_scores_the_session_once_for_a_hybrid_and_its_generators(shared_world, api, monkeypatch):
     world, _ = shared_world
+    serving_state()  # loads the models, whose warm-up answers a request of its own
     calls: Counter = Counter()
     for cls, name in ((SessionBayes, "_pool"), (ItemKnn, "_scores")):
         original = getattr(cls, name)
