@@ -7,15 +7,40 @@ from django.db import connection
 from django.db.models import Sum
 
 from controlplane.celery import app as celery_app
-from experiments.models import Event, Experiment, Posterior, PosteriorEpoch, PosteriorSnapshot
+from experiments.models import Event, Experiment, Exposure, Posterior, PosteriorEpoch, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from tests.experiments.storefront_helpers import traffic_post
 
 
+def _mismatch_report(stored: dict, recount: dict) -> str:
+    """The arms whose stored posterior differs from the recount, with their exposures and the
+    events of those sessions in ledger order: what it takes to tell why, from a CI log."""
+    lines = []
+    for arm_id in sorted(set(stored) | set(recount)):
+        if stored.get(arm_id) == recount.get(arm_id):
+            continue
+        lines.append(f"arm {arm_id}: stored {stored.get(arm_id)} recount {recount.get(arm_id)}")
+        exposures = list(Exposure.objects.filter(arm_id=arm_id).order_by("first_event_id"))
+        for x in exposures:
+            lines.append(
+                f"  exposure {x.decision_key} first_event={x.first_event_id} session={x.session_id} "
+                f"served_at={x.served_at.isoformat()} items={x.items} clicked={x.clicked} "
+                f"cart={x.added_to_cart} purchased={x.purchased}"
+            )
+        sessions = {x.session_id for x in exposures}
+        for e in Event.objects.filter(session_id__in=sessions).order_by("id"):
+            lines.append(
+                f"  event {e.id} {e.type} session={e.session_id} ts={e.ts.isoformat()} item={e.item_id} "
+                f"decision={e.decision_key or '-'} received={e.received_at.isoformat()} "
+                f"applied={e.applied_at.isoformat() if e.applied_at else None}"
+            )
+    return "\n".join(lines)
+
+
 def _assert_posteriors_match_ledger() -> None:
     stored, recount = posteriors_stored(), posteriors_recount()
-    assert stored == recount
+    assert stored == recount, _mismatch_report(stored, recount)
     assert sum(v["trials"] for v in stored.values()) > 0
     assert sum(v["clicks"] for v in stored.values()) > 0
     for posterior in Posterior.objects.all():
