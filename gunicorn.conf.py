@@ -8,6 +8,12 @@ served 25-35% more 12-slot pages than 2, with p99 44 ms instead of 54-63 ms; 4 s
 
 import os
 
+# One BLAS / OpenMP thread per process, set before anything imports numpy: ``on_starting`` below
+# imports it in the master, and forked workers inherit the master's thread pools as configured
+# there (``controlplane/wsgi.py`` sets the same, too late for an already imported numpy).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 def _cores() -> int:
     try:
