@@ -89,6 +89,7 @@ class IvfIndex:
         query = np.array(query, dtype=self.vectors.dtype)
         return kernels.ivf_scan(
             self.centroids @ query,
+            self._sizes,
             self.indptr,
             self.items,
             self.vectors,

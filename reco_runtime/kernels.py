@@ -154,22 +154,19 @@ def ivf_probe_order(probe: np.ndarray, sizes: np.ndarray, n_candidates: int) -> 
     while True:
         best = best_positions(probe, m)
         held = 0
-        for c in best:
-            held += sizes[c]
-        if held >= n_candidates or m >= n_clusters:
-            break
+        for j in range(len(best)):
+            held += sizes[best[j]]
+            if held >= n_candidates:
+                return best[: j + 1]
+        if m >= n_clusters:
+            return best
         m *= 4
-    held = 0
-    for j in range(len(best)):
-        held += sizes[best[j]]
-        if held >= n_candidates:
-            return best[: j + 1]
-    return best
 
 
 @njit(cache=True, nogil=True)
 def ivf_scan(
     probe: np.ndarray,
+    sizes: np.ndarray,
     indptr: np.ndarray,
     items: np.ndarray,
     vectors: np.ndarray,
@@ -178,8 +175,8 @@ def ivf_scan(
     budget: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(items int32, inner products with ``query``) of the clusters ``ivf_probe_order`` picks,
-    in that order, at most ``budget`` rows in all (a cut cluster keeps its first rows)."""
-    sizes = indptr[1:] - indptr[:-1]
+    in that order, at most ``budget`` rows in all (a cut cluster keeps its first rows).
+    ``sizes``: items per cluster (``indptr``'s differences, computed once per index)."""
     clusters = ivf_probe_order(probe, sizes, n_candidates)
     out_items = np.empty(budget, dtype=np.int32)
     out_scores = np.empty(budget, dtype=vectors.dtype)

@@ -109,9 +109,11 @@ class Hybrid(Recommender):
             for g in self._active()
         }
 
-    def _candidates(
-        self, request: RecRequest, n: int, exclude: frozenset[int]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def generator_lists(
+        self, request: RecRequest, exclude: frozenset[int]
+    ) -> tuple[list[np.ndarray], list[float], np.ndarray | None]:
+        """What the fusion takes: each generator's ranked items (best first, at most
+        ``per_generator``), its weight, and ``session_bayes``'s theta (None without it)."""
         p: HybridParams = self.params
         items_parts, weights = [], []
         theta = None
@@ -122,6 +124,13 @@ class Hybrid(Recommender):
                 items, _ = model._candidates(request, p.per_generator, exclude)
             items_parts.append(items)
             weights.append(p.weights[g])
+        return items_parts, weights, theta
+
+    def _candidates(
+        self, request: RecRequest, n: int, exclude: frozenset[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        p: HybridParams = self.params
+        items_parts, weights, theta = self.generator_lists(request, exclude)
         if sum(len(part) for part in items_parts) == 0:
             return _ranking.empty()
         # The category intent enters as w_intent * theta_c / (rrf_k + 1), one term per category.

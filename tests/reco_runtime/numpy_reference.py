@@ -82,16 +82,14 @@ def session_pool(model: SessionBayes, request: RecRequest) -> tuple[np.ndarray, 
 
 
 def hybrid_candidates(model: Hybrid, request: RecRequest, n: int, exclude) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted reciprocal-rank fusion of the generators' lists plus the category intent."""
+    """Weighted reciprocal-rank fusion of the generators' lists plus the category intent (the
+    lists themselves come from the model: what is checked is the fusion)."""
     p = model.params
-    items_parts, score_parts, theta = [], [], None
-    for g, sub in model.generators.items():
-        if isinstance(sub, SessionBayes):
-            items, _, theta = sub.scored(request, p.per_generator, exclude)
-        else:
-            items, _ = sub._candidates(request, p.per_generator, exclude)
-        items_parts.append(items)
-        score_parts.append(p.weights[g] / (p.rrf_k + np.arange(1, len(items) + 1, dtype=np.float64)))
+    items_parts, weights, theta = model.generator_lists(request, exclude)
+    score_parts = [
+        w / (p.rrf_k + np.arange(1, len(items) + 1, dtype=np.float64))
+        for items, w in zip(items_parts, weights, strict=True)
+    ]
     cands, scores = aggregate(np.concatenate(items_parts), np.concatenate(score_parts))
     if p.w_intent and theta is not None and len(cands):
         scores = scores + p.w_intent * theta[model.catalog_category[cands]] / (p.rrf_k + 1)
