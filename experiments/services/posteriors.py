@@ -142,6 +142,38 @@ def _exposures_reveal(events: list[EventRow], attribution: Attribution) -> None:
     created = insert_new_returning(Exposure, _EXPOSURE_COLUMNS, rows, conflict="decision_key")
     for key in created:
         attribution.trial(exposure_state_new(first[key]))
+    _exposures_reveal_earlier({k: e.id for k, e in first.items() if k not in created})
+
+
+def _exposures_reveal_earlier(first_ids: dict[str, int]) -> None:
+    """Move each existing exposure's reveal back to the earlier of its own and ``first_ids``'s.
+
+    Two workers may claim neighbouring batches quoting one decision, and the one holding the
+    later events may commit first: its exposure is then revealed by a later event than the
+    ledger's first quote. The session outcomes between the two would not find it, where a
+    recount of the ledger credits them. Rows are locked in decision-key order, as everywhere.
+    """
+    if not first_ids:
+        return
+    table = connection.ops.quote_name(Exposure._meta.db_table)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET first_event_id = %s WHERE decision_key = %s AND first_event_id > %s",
+                [(i, k, i) for k, i in sorted(first_ids.items())],
+            )
+        return
+    keys = sorted(first_ids)
+    with server_bound_cursor() as cursor:
+        cursor.execute(
+            f"WITH earlier AS (SELECT x.decision_key, v.first_id FROM {table} x "
+            "JOIN unnest(%b::text[], %b::bigint[]) AS v(decision_key, first_id) "
+            "ON x.decision_key = v.decision_key WHERE x.first_event_id > v.first_id "
+            "ORDER BY x.decision_key FOR UPDATE OF x) "
+            f"UPDATE {table} SET first_event_id = earlier.first_id FROM earlier "
+            f"WHERE {table}.decision_key = earlier.decision_key",
+            [keys, [first_ids[k] for k in keys]],
+        )
 
 
 def _exposures_lock(events: list[EventRow]) -> list[Exposure]:

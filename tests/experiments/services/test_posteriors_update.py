@@ -7,7 +7,7 @@ from experiments.models import Event, Exposure
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from experiments.services import events as events_service
 from experiments.services.posteriors import posteriors_update
-from tests.experiments.storefront_helpers import traffic_post
+from tests.experiments.storefront_helpers import decisions_for, event, events_post, traffic_post
 
 
 @pytest.fixture
@@ -87,3 +87,53 @@ def test_the_postgresql_claim_reads_exactly_what_the_orm_reads(api, storefront, 
     assert any(row.decision for row in raw)
     assert any(row.items for row in raw)
     assert any(row.decision is None for row in raw)
+
+
+def _apply_in_transaction(rows) -> list:
+    """One worker's batch, as ``posteriors_update`` applies it; returns the held-back rows."""
+    from django.db import transaction
+
+    from experiments.services.posteriors import _batch_apply, _deferred_split
+
+    with transaction.atomic():
+        ready, held = _deferred_split(rows)
+        _batch_apply(ready)
+    return held
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_batch_applied_first_does_not_move_an_exposures_reveal(api, storefront, no_enqueue):
+    """Two workers claim neighbouring batches; the one with the later events commits first.
+
+    The session's add-to-cart falls between the impression that first quoted the decision and
+    a later click quoting it again. Whichever batch reveals the exposure, it must end up
+    revealed by the first quote in the ledger, or the add-to-cart is not credited to it as
+    the recount credits it.
+    """
+    from experiments.services.posteriors import _CLAIM_FIELDS
+
+    decision = next(d for d in decisions_for(api, session_id="s-race", k=4) if d["experiment"] and d["items"])
+    first_item, second_item = (item["item_id"] for item in decision["items"][:2])
+    token = decision["decision_id"]
+    batch = [
+        event("impression", "s-race", decision_id=token),
+        event("click", "s-race", decision_id=token, item_id=first_item),
+        event("add_to_cart", "s-race", item_id=first_item),
+        event("click", "s-race", decision_id=token, item_id=second_item),
+    ]
+    assert events_post(api, batch).status_code == 202
+    rows = list(
+        Event.objects.filter(applied_at__isnull=True).order_by("id").values_list(*_CLAIM_FIELDS, named=True)
+    )
+    assert [r.type for r in rows] == ["impression", "click", "add_to_cart", "click"]
+
+    assert _apply_in_transaction(rows[3:]) == []  # the later worker: only a quoting click
+    assert Exposure.objects.get().first_event_id == rows[3].id
+    assert _apply_in_transaction(rows[:3]) == []  # the earlier worker, committing second
+
+    exposure = Exposure.objects.get()
+    assert exposure.first_event_id == rows[0].id
+    assert exposure.added_to_cart
+    arm = exposure.arm_id
+    assert posteriors_stored()[arm] == posteriors_recount()[arm]
+    assert posteriors_stored()[arm]["add_to_carts"] == 1
