@@ -9,7 +9,8 @@ their ratios to ``/healthz``; ``--without-page-memo`` adds 12-slot pages served 
 memo, interleaved with the rest, for what sharing per-page work saves. The HTTP bench adds
 gunicorn's own per-request cost (accepting the connection, parsing, writing) to every endpoint,
 so its ratios are closer to 1 than these.
-``--profile NAME`` runs that endpoint again under cProfile and prints the top functions;
+``--profile NAME`` runs that endpoint again under cProfile and prints the top functions
+(by cumulative time; ``PROFILE_SORT=tottime`` sorts by own time);
 with ``--sampling`` under pyinstrument's sampling profiler (no per-call overhead, so small
 functions are not inflated as under cProfile).
 """
@@ -163,7 +164,7 @@ def profile_print(work, *, sampling: bool, top: int) -> None:
     profiler.enable()
     work()
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(top)
 
 
 def _slot_server_switchable():
