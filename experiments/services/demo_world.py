@@ -128,12 +128,14 @@ def _history_store(world: World, n_sessions: int, seed: int) -> int:
 def _bulk_load_tidy(models: tuple) -> None:
     """PostgreSQL, after a bulk load: ``VACUUM (ANALYZE)`` the loaded tables, as its manual
     advises, instead of leaving it to autovacuum, which may be late or off. Without statistics
-    and hint bits the first workers to read the fresh rows pay for both while serving."""
+    and hint bits the first workers to read the fresh rows pay for both while serving. Inside a
+    caller's transaction, where VACUUM cannot run, only ``ANALYZE``."""
     if connection.vendor != "postgresql":
         return
     tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {tables}")
+        cursor.execute(f"{command} {tables}")
 
 
 def _slots_and_variants() -> list[Slot]:

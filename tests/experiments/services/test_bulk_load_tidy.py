@@ -21,3 +21,12 @@ def test_a_bulk_load_leaves_the_planner_statistics_of_what_it_loaded():
     _bulk_load_tidy((Item, Event))
     assert _planner_rows(Event) == Event.objects.count() > 0
     assert _planner_rows(Item) == Item.objects.count() > 0
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_inside_a_callers_transaction_a_bulk_load_is_analysed_only():
+    assert connection.vendor == "postgresql"
+    storefront_build()
+    _bulk_load_tidy((Item, Event))
+    assert _planner_rows(Event) == Event.objects.count() > 0
