@@ -24,6 +24,7 @@ from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
 from experiments.models.posteriors import STAT_FIELDS
 
 from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
+from .intake_order import buckets_in_intake, session_bucket
 from .sql import insert_new_returning, server_bound_cursor, upsert_add
 
 log = logging.getLogger(__name__)
@@ -211,9 +212,11 @@ def _deferred_split(events: list[EventRow]) -> tuple[list[EventRow], list[EventR
     """Hold back session-attributed outcomes while an earlier event of their session is in flight.
 
     An outcome without a decision is matched against the session's earlier exposures; if
-    another worker holds an earlier, still unapplied event of that session, the exposure it
-    reveals is not visible yet. Such outcomes wait for a later run, which keeps concurrent
-    workers in exact agreement with a serial recount of the ledger.
+    another worker holds an earlier, still unapplied event of that session, or an intake of
+    the session is still storing events (which may come earlier in the ledger, see
+    ``intake_order``), the exposure they reveal is not visible yet. Such outcomes wait for a
+    later run, which keeps concurrent workers in exact agreement with a serial recount of the
+    ledger.
     """
     session_outcomes = [
         e for e in events if e.type in ("click", "add_to_cart", "purchase") and not e.decision_key
@@ -221,6 +224,7 @@ def _deferred_split(events: list[EventRow]) -> tuple[list[EventRow], list[EventR
     if not session_outcomes:
         return events, []
     mine = {e.id for e in events}
+    storing = buckets_in_intake()  # before the query below: see intake_order
     first_pending: dict[str, int] = {}
     unapplied = Event.objects.filter(
         session_id__in={e.session_id for e in session_outcomes}, applied_at__isnull=True
@@ -228,7 +232,12 @@ def _deferred_split(events: list[EventRow]) -> tuple[list[EventRow], list[EventR
     for session_id, event_id in unapplied:
         if event_id not in mine:
             first_pending[session_id] = min(event_id, first_pending.get(session_id, event_id))
-    deferred = {e.id for e in session_outcomes if e.id > first_pending.get(e.session_id, e.id)}
+    deferred = {
+        e.id
+        for e in session_outcomes
+        if e.id > first_pending.get(e.session_id, e.id)
+        or (storing and session_bucket(e.session_id) in storing)
+    }
     return [e for e in events if e.id not in deferred], [e for e in events if e.id in deferred]
 
 

@@ -137,3 +137,52 @@ def test_a_later_batch_applied_first_does_not_move_an_exposures_reveal(api, stor
     arm = exposure.arm_id
     assert posteriors_stored()[arm] == posteriors_recount()[arm]
     assert posteriors_stored()[arm]["add_to_carts"] == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_stored(
+    api, storefront, no_enqueue
+):
+    """Two posts for one session: the first draws the lower ids but commits after the second.
+
+    Applied at once, the second post's add-to-cart would find no exposure to credit (the
+    impression revealing it is not visible yet), while a recount of the ledger credits it.
+    """
+    from django.db import transaction
+
+    from experiments.services.events import events_record
+    from experiments.services.intake_order import buckets_in_intake, session_bucket
+
+    assert connection.vendor == "postgresql"
+    decision = next(d for d in decisions_for(api, session_id="s-late", k=4) if d["experiment"] and d["items"])
+    item = decision["items"][0]["item_id"]
+    stored, release, errors = threading.Event(), threading.Event(), []
+
+    def first_post():
+        try:
+            with transaction.atomic():  # stored, not yet committed, until released
+                events_record(events=[event("impression", "s-late", decision_id=decision["decision_id"])])
+                stored.set()
+                release.wait(10)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            stored.set()
+            connection.close()
+
+    thread = threading.Thread(target=first_post)
+    thread.start()
+    try:
+        assert stored.wait(10)
+        assert session_bucket("s-late") in buckets_in_intake()
+        assert events_record(events=[event("add_to_cart", "s-late", item_id=item)]).accepted == 1
+        held = posteriors_update()
+        assert (held.applied, held.deferred) == (0, 1)
+    finally:
+        release.set()
+        thread.join()
+    assert not errors
+    assert posteriors_update().applied == 2
+    assert posteriors_stored() == posteriors_recount()
+    assert Exposure.objects.get().added_to_cart
