@@ -186,3 +186,16 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
     assert posteriors_update().applied == 2
     assert posteriors_stored() == posteriors_recount()
     assert Exposure.objects.get().added_to_cart
+
+
+def test_an_intake_batch_takes_at_most_one_lock_per_bucket_in_a_fixed_order():
+    from experiments.services.intake_order import BUCKETS, intake_buckets, session_bucket
+
+    sessions = [f"s-{n}" for n in range(1000)]
+    buckets = intake_buckets(sessions + sessions)
+    assert buckets == sorted(set(buckets))
+    assert BUCKETS == 64
+    assert len(buckets) == BUCKETS  # 1000 sessions reach every bucket, and no more
+    # The intake and the worker are different processes: the bucket is a fixed hash (blake2b),
+    # never Python's per-process salted hash().
+    assert session_bucket("s-1") == 48
