@@ -43,8 +43,10 @@ def buckets_in_intake() -> set[int]:
         return set()  # SQLite has one writer at a time: ids commit in the order they are drawn
     with connection.cursor() as cursor:
         cursor.execute(
+            # pg_locks lists the whole server's locks: advisory locks are per database.
             "SELECT DISTINCT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-            "AND objsubid = 2 AND granted AND pid <> pg_backend_pid()",
+            "AND objsubid = 2 AND granted AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [LOCK_SPACE],
         )
         return {int(row[0]) for row in cursor.fetchall()}

@@ -199,3 +199,25 @@ def test_an_intake_batch_takes_at_most_one_lock_per_bucket_in_a_fixed_order():
     # The intake and the worker are different processes: the bucket is a fixed hash (blake2b),
     # never Python's per-process salted hash().
     assert session_bucket("s-1") == 48
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_intake_locks_of_another_database_on_the_server_hold_nothing_back():
+    """Advisory locks are per database, but pg_locks lists the whole server's."""
+    import psycopg
+
+    from experiments.services.intake_order import LOCK_SPACE, buckets_in_intake, session_bucket
+
+    bucket = session_bucket("s-elsewhere")
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres"
+    ) as other:
+        other.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
+        assert bucket not in buckets_in_intake()
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
+    ) as same:
+        same.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
+        assert bucket in buckets_in_intake()
