@@ -22,7 +22,8 @@ def posteriors_update_task(self) -> int:
     """Apply unapplied ledger events; concurrent runs split the work by row locks."""
     result = posteriors_update()
     if result.deferred and not self.request.is_eager:
-        # Outcomes waiting for another worker's batch of the same session: look again shortly.
+        # Outcomes waiting for another worker's batch, or an intake still storing, of their
+        # session: look again shortly.
         posteriors_update_task.apply_async(countdown=DEFERRED_RETRY_S)
     return result.applied
 
