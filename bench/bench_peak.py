@@ -529,7 +529,10 @@ def report_print(report: dict) -> None:
         f"open loop 12-slot at {o['offered_rate']:.0f}/s: answered {o['answered']} of {o['sent']}, "
         f"p50 {o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms, errors {o['errors']}"
     )
-    print(f"  client send lag p99 {o['send_lag_p99_ms']:.2f} ms; slowest seconds {o['worst_seconds']}")
+    print(
+        f"  client send lag p99 {o['send_lag_p99_ms']:.2f} ms, max {o['send_lag_max_ms']:.1f} ms; "
+        f"slowest seconds {o['worst_seconds']}"
+    )
     e = report["events"]
     if e is None:
         return

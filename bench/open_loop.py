@@ -17,7 +17,9 @@ requests, and with ``--events`` the summed ``accepted`` counts.
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -35,6 +37,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
     stats["send_lag_ms"].append((time.perf_counter() - due) * 1000)
+    stats["sent_due"].append(due)
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
@@ -59,17 +62,32 @@ async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
         stats["errors"][name] = stats["errors"].get(name, 0) + 1
 
 
-def _worst_seconds(latency: list[float], offsets: list[float], n: int = 5) -> list[dict]:
+def _worst_seconds(
+    latency: list[float], offsets: list[float], send_lag: dict[int, float], n: int = 5
+) -> list[dict]:
     """The ``n`` seconds of the schedule with the slowest requests (by their max): whether the
-    tail is a few stalls or spread evenly."""
+    tail is a few stalls or spread evenly, and how late this client itself sent in each."""
     by_second: dict[int, list[float]] = {}
     for ms, offset in zip(latency, offsets, strict=True):
         by_second.setdefault(int(offset), []).append(ms)
     worst = sorted(by_second.items(), key=lambda kv: max(kv[1]), reverse=True)[:n]
     return [
-        {"second": sec, "max_ms": round(max(v), 1), "over_15_ms": sum(x > 15 for x in v), "requests": len(v)}
+        {
+            "second": sec,
+            "max_ms": round(max(v), 1),
+            "over_15_ms": sum(x > 15 for x in v),
+            "requests": len(v),
+            "send_lag_max_ms": round(send_lag.get(sec, 0.0), 1),
+        }
         for sec, v in worst
     ]
+
+
+def _max_by_second(values: list[float], offsets: list[float]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for value, offset in zip(values, offsets, strict=True):
+        out[int(offset)] = max(value, out.get(int(offset), value))
+    return out
 
 
 async def run(
@@ -85,12 +103,20 @@ async def run(
         "latency_ms": [],
         "due": [],
         "send_lag_ms": [],
+        "sent_due": [],
         "errors": {},
         "accepted": 0,
         "sent": 0,
         "dropped": 0,
     }
     tasks: set[asyncio.Task] = set()
+    # No cyclic collections in this client while it runs: a full one with thousands of tasks in
+    # flight would pause the event loop, and that lateness would be counted as the server's.
+    # OPEN_LOOP_KEEP_GC=1 keeps them, to compare.
+    keep_gc = os.environ.get("OPEN_LOOP_KEEP_GC") == "1"
+    gc.collect()
+    if not keep_gc:
+        gc.disable()
     start = time.perf_counter() + 0.1
     total = int(rate * duration)
     for i in range(total):
@@ -111,11 +137,14 @@ async def run(
         stats["sent"] += 1
     if tasks:
         await asyncio.wait(tasks, timeout=60)
+    gc.enable()
     elapsed = time.perf_counter() - start
     latency, due, send_lag = stats.pop("latency_ms"), stats.pop("due"), stats.pop("send_lag_ms")
+    lag_by_second = _max_by_second(send_lag, [d - start for d in stats.pop("sent_due")])
     return stats | {
         "send_lag_p99_ms": _percentile(send_lag, 99),
-        "worst_seconds": _worst_seconds(latency, [d - start for d in due]),
+        "send_lag_max_ms": max(send_lag, default=None),
+        "worst_seconds": _worst_seconds(latency, [d - start for d in due], lag_by_second),
         "offered_rate": rate,
         "duration_s": round(elapsed, 2),
         "answered": len(latency),
