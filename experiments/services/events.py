@@ -98,7 +98,7 @@ def events_record(*, events: list, now: datetime | None = None) -> EventsResult:
     # atomic block here, whose BEGIN and COMMIT were two more round trips per batch.
     # The sessions' intake locks tell the posterior update which sessions may still have
     # earlier events on their way (``intake_order``).
-    locks = (LOCK_SPACE, intake_buckets(e.session_id for e in valid))
+    locks = (LOCK_SPACE, intake_buckets({e.session_id for e in valid}))
     inserted = insert_new_returning(Event, _COLUMNS, rows, conflict="event_id", locks=locks)
     if inserted:
         transaction.on_commit(_posterior_update_enqueue)  # at once, or when the caller's commits
