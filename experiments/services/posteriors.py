@@ -24,13 +24,24 @@ from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
 from experiments.models.posteriors import STAT_FIELDS
 
 from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
-from .intake_order import buckets_in_intake, session_bucket
+from .intake_order import intakes_in_flight, may_precede
 from .sql import insert_new_returning, server_bound_cursor, upsert_add
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
 # What a batch reads of each claimed event: tuples with attribute access, not model instances.
-_CLAIM_FIELDS = ("id", "type", "ts", "session_id", "item_id", "items", "value", "decision_key", "decision")
+_CLAIM_FIELDS = (
+    "id",
+    "type",
+    "ts",
+    "received_at",
+    "session_id",
+    "item_id",
+    "items",
+    "value",
+    "decision_key",
+    "decision",
+)
 ClaimedEvent = namedtuple("ClaimedEvent", _CLAIM_FIELDS)
 _EXPOSURE_COLUMNS = (
     "decision_key",
@@ -57,6 +68,7 @@ class EventRow(Protocol):
     id: int
     type: str
     ts: datetime
+    received_at: datetime
     session_id: str
     item_id: str
     items: list | None
@@ -224,7 +236,7 @@ def _deferred_split(events: list[EventRow]) -> tuple[list[EventRow], list[EventR
     if not session_outcomes:
         return events, []
     mine = {e.id for e in events}
-    storing = buckets_in_intake()  # before the query below: see intake_order
+    storing = intakes_in_flight()  # before the query below: see intake_order
     first_pending: dict[str, int] = {}
     unapplied = Event.objects.filter(
         session_id__in={e.session_id for e in session_outcomes}, applied_at__isnull=True
@@ -235,8 +247,7 @@ def _deferred_split(events: list[EventRow]) -> tuple[list[EventRow], list[EventR
     deferred = {
         e.id
         for e in session_outcomes
-        if e.id > first_pending.get(e.session_id, e.id)
-        or (storing and session_bucket(e.session_id) in storing)
+        if e.id > first_pending.get(e.session_id, e.id) or may_precede(storing, e.session_id, e.received_at)
     }
     return [e for e in events if e.id not in deferred], [e for e in events if e.id in deferred]
 
@@ -302,7 +313,8 @@ def _claim(batch_size: int) -> list[EventRow]:
         return claim_through_orm(batch_size)
     with server_bound_cursor() as cursor:
         cursor.execute(
-            "SELECT id, type, ts, session_id, item_id, items::text, value, decision_key, decision::text "
+            "SELECT id, type, ts, received_at, session_id, item_id, items::text, value, decision_key, "
+            "decision::text "
             f"FROM {Event._meta.db_table} WHERE applied_at IS NULL ORDER BY id LIMIT %s "
             "FOR UPDATE SKIP LOCKED",
             [batch_size],
@@ -313,8 +325,8 @@ def _claim(batch_size: int) -> list[EventRow]:
         return orjson.loads(text) if text is not None else None
 
     return [
-        ClaimedEvent(i, kind, ts, session, item, loads(items), value, key, loads(decision))
-        for i, kind, ts, session, item, items, value, key, decision in rows
+        ClaimedEvent(i, kind, ts, received, session, item, loads(items), value, key, loads(decision))
+        for i, kind, ts, received, session, item, items, value, key, decision in rows
     ]
 
 

@@ -152,7 +152,7 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
     from django.db import transaction
 
     from experiments.services.events import events_record
-    from experiments.services.intake_order import buckets_in_intake, session_bucket
+    from experiments.services.intake_order import intakes_in_flight, session_bucket
 
     assert connection.vendor == "postgresql"
     decision = next(d for d in decisions_for(api, session_id="s-late", k=4) if d["experiment"] and d["items"])
@@ -175,7 +175,7 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
     thread.start()
     try:
         assert stored.wait(10)
-        assert session_bucket("s-late") in buckets_in_intake()
+        assert session_bucket("s-late") in intakes_in_flight()
         assert events_record(events=[event("add_to_cart", "s-late", item_id=item)]).accepted == 1
         held = posteriors_update()
         assert (held.applied, held.deferred) == (0, 1)
@@ -207,7 +207,7 @@ def test_intake_locks_of_another_database_on_the_server_hold_nothing_back():
     """Advisory locks are per database, but pg_locks lists the whole server's."""
     import psycopg
 
-    from experiments.services.intake_order import LOCK_SPACE, buckets_in_intake, session_bucket
+    from experiments.services.intake_order import LOCK_SPACE, intakes_in_flight, session_bucket
 
     bucket = session_bucket("s-elsewhere")
     settings = connection.settings_dict
@@ -215,9 +215,54 @@ def test_intake_locks_of_another_database_on_the_server_hold_nothing_back():
         host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres"
     ) as other:
         other.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
-        assert bucket not in buckets_in_intake()
+        assert bucket not in intakes_in_flight()
     with psycopg.connect(
         host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
     ) as same:
         same.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
-        assert bucket in buckets_in_intake()
+        assert bucket in intakes_in_flight()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_an_intake_that_began_after_an_outcome_arrived_does_not_hold_it_back(
+    api, storefront, no_enqueue, monkeypatch
+):
+    """Its ids are all higher, so it cannot precede the outcome; were it counted, intake that
+    never pauses on a bucket would hold that bucket's outcomes back for ever."""
+    from django.db import transaction
+
+    from experiments.services import intake_order
+    from experiments.services.events import events_record
+
+    monkeypatch.setattr(intake_order, "GRACE_S", 0.0)
+    decision = next(d for d in decisions_for(api, session_id="s-on", k=4) if d["experiment"] and d["items"])
+    item = decision["items"][0]["item_id"]
+    assert events_record(events=[event("impression", "s-on", decision_id=decision["decision_id"])]).accepted
+    assert events_record(events=[event("add_to_cart", "s-on", item_id=item)]).accepted
+    stored, release, errors = threading.Event(), threading.Event(), []
+
+    def later_post():
+        try:
+            with transaction.atomic():
+                events_record(events=[event("view", "s-on", item_id=item)])
+                stored.set()
+                release.wait(10)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            stored.set()
+            connection.close()
+
+    thread = threading.Thread(target=later_post)
+    thread.start()
+    try:
+        assert stored.wait(10)
+        assert intake_order.session_bucket("s-on") in intake_order.intakes_in_flight()
+        result = posteriors_update()
+        assert (result.applied, result.deferred) == (2, 0)
+    finally:
+        release.set()
+        thread.join()
+    assert not errors
+    assert Exposure.objects.get().added_to_cart
