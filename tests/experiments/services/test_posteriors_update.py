@@ -1,3 +1,4 @@
+import contextlib
 import threading
 
 import pytest
@@ -139,6 +140,39 @@ def test_a_later_batch_applied_first_does_not_move_an_exposures_reveal(api, stor
     assert posteriors_stored()[arm]["add_to_carts"] == 1
 
 
+@contextlib.contextmanager
+def _post_held_open(events: list[dict]):
+    """Post ``events`` from another connection and keep its transaction open (stored, ids
+    drawn, not committed) until the block ends."""
+    from django.db import transaction
+
+    from experiments.services.events import events_record
+
+    stored, release, errors = threading.Event(), threading.Event(), []
+
+    def post():
+        try:
+            with transaction.atomic():
+                events_record(events=events)
+                stored.set()
+                release.wait(10)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            stored.set()
+            connection.close()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        assert stored.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
+    assert not errors
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_stored(
@@ -149,40 +183,17 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
     Applied at once, the second post's add-to-cart would find no exposure to credit (the
     impression revealing it is not visible yet), while a recount of the ledger credits it.
     """
-    from django.db import transaction
-
     from experiments.services.events import events_record
     from experiments.services.intake_order import intakes_in_flight, session_bucket
 
     assert connection.vendor == "postgresql"
     decision = next(d for d in decisions_for(api, session_id="s-late", k=4) if d["experiment"] and d["items"])
     item = decision["items"][0]["item_id"]
-    stored, release, errors = threading.Event(), threading.Event(), []
-
-    def first_post():
-        try:
-            with transaction.atomic():  # stored, not yet committed, until released
-                events_record(events=[event("impression", "s-late", decision_id=decision["decision_id"])])
-                stored.set()
-                release.wait(10)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            stored.set()
-            connection.close()
-
-    thread = threading.Thread(target=first_post)
-    thread.start()
-    try:
-        assert stored.wait(10)
+    with _post_held_open([event("impression", "s-late", decision_id=decision["decision_id"])]):
         assert session_bucket("s-late") in intakes_in_flight()
         assert events_record(events=[event("add_to_cart", "s-late", item_id=item)]).accepted == 1
         held = posteriors_update()
         assert (held.applied, held.deferred) == (0, 1)
-    finally:
-        release.set()
-        thread.join()
-    assert not errors
     assert posteriors_update().applied == 2
     assert posteriors_stored() == posteriors_recount()
     assert Exposure.objects.get().added_to_cart
@@ -230,8 +241,6 @@ def test_an_intake_that_began_after_an_outcome_arrived_does_not_hold_it_back(
 ):
     """Its ids are all higher, so it cannot precede the outcome; were it counted, intake that
     never pauses on a bucket would hold that bucket's outcomes back for ever."""
-    from django.db import transaction
-
     from experiments.services import intake_order
     from experiments.services.events import events_record
 
@@ -240,29 +249,8 @@ def test_an_intake_that_began_after_an_outcome_arrived_does_not_hold_it_back(
     item = decision["items"][0]["item_id"]
     assert events_record(events=[event("impression", "s-on", decision_id=decision["decision_id"])]).accepted
     assert events_record(events=[event("add_to_cart", "s-on", item_id=item)]).accepted
-    stored, release, errors = threading.Event(), threading.Event(), []
-
-    def later_post():
-        try:
-            with transaction.atomic():
-                events_record(events=[event("view", "s-on", item_id=item)])
-                stored.set()
-                release.wait(10)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            stored.set()
-            connection.close()
-
-    thread = threading.Thread(target=later_post)
-    thread.start()
-    try:
-        assert stored.wait(10)
+    with _post_held_open([event("view", "s-on", item_id=item)]):
         assert intake_order.session_bucket("s-on") in intake_order.intakes_in_flight()
         result = posteriors_update()
         assert (result.applied, result.deferred) == (2, 0)
-    finally:
-        release.set()
-        thread.join()
-    assert not errors
     assert Exposure.objects.get().added_to_cart
