@@ -20,11 +20,15 @@ import asyncio
 import gc
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
 
 HOST = "127.0.0.1"
+# The server's own time for an assignment (``served_in_ms``, measured inside the view): when a
+# slow second's pages were fast inside the view, the time went to queueing or transport.
+_SERVED_IN = re.compile(rb'"served_in_ms":([0-9.]+)')
 MAX_IN_FLIGHT = 2_000
 
 
@@ -57,16 +61,24 @@ async def _one(port: int, request: bytes, due: float, stats: dict) -> None:
             stats["errors"][str(status)] = stats["errors"].get(str(status), 0) + 1
         elif b'"accepted"' in body:
             stats["accepted"] += json.loads(body)["accepted"]
+        elif (served := _SERVED_IN.search(body)) is not None:
+            stats["served_ms"].append(float(served.group(1)))
+            stats["served_due"].append(due)
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         name = type(exc).__name__
         stats["errors"][name] = stats["errors"].get(name, 0) + 1
 
 
 def _worst_seconds(
-    latency: list[float], offsets: list[float], send_lag: dict[int, float], n: int = 5
+    latency: list[float],
+    offsets: list[float],
+    send_lag: dict[int, float],
+    served: dict[int, float],
+    n: int = 5,
 ) -> list[dict]:
     """The ``n`` seconds of the schedule with the slowest requests (by their max): whether the
-    tail is a few stalls or spread evenly, and how late this client itself sent in each."""
+    tail is a few stalls or spread evenly, how late this client itself sent in each, and the
+    longest time a page of that second spent inside the view."""
     by_second: dict[int, list[float]] = {}
     for ms, offset in zip(latency, offsets, strict=True):
         by_second.setdefault(int(offset), []).append(ms)
@@ -78,6 +90,7 @@ def _worst_seconds(
             "over_15_ms": sum(x > 15 for x in v),
             "requests": len(v),
             "send_lag_max_ms": round(send_lag.get(sec, 0.0), 1),
+            "served_in_max_ms": round(served[sec], 1) if sec in served else None,
         }
         for sec, v in worst
     ]
@@ -104,6 +117,8 @@ async def run(
         "due": [],
         "send_lag_ms": [],
         "sent_due": [],
+        "served_ms": [],
+        "served_due": [],
         "errors": {},
         "accepted": 0,
         "sent": 0,
@@ -141,10 +156,11 @@ async def run(
     elapsed = time.perf_counter() - start
     latency, due, send_lag = stats.pop("latency_ms"), stats.pop("due"), stats.pop("send_lag_ms")
     lag_by_second = _max_by_second(send_lag, [d - start for d in stats.pop("sent_due")])
+    served_by_second = _max_by_second(stats.pop("served_ms"), [d - start for d in stats.pop("served_due")])
     return stats | {
         "send_lag_p99_ms": _percentile(send_lag, 99),
         "send_lag_max_ms": max(send_lag, default=None),
-        "worst_seconds": _worst_seconds(latency, [d - start for d in due], lag_by_second),
+        "worst_seconds": _worst_seconds(latency, [d - start for d in due], lag_by_second, served_by_second),
         "offered_rate": rate,
         "duration_s": round(elapsed, 2),
         "answered": len(latency),
