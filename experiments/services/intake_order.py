@@ -22,9 +22,12 @@ for each other a little longer.
 """
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 
 from django.db import connection
+
+log = logging.getLogger(__name__)
 
 LOCK_SPACE = 0x1ED6  # first key of the two-key advisory locks: this module's own
 BUCKETS = 64
@@ -60,7 +63,21 @@ def intakes_in_flight() -> dict[int, datetime | None]:
             "GROUP BY l.objid",
             [LOCK_SPACE],
         )
-        return {int(bucket): None if unknown else began for bucket, unknown, began in cursor.fetchall()}
+        found = {int(bucket): None if unknown else began for bucket, unknown, began in cursor.fetchall()}
+    if None in found.values():
+        _hidden_starts_warn()
+    return found
+
+
+def _hidden_starts_warn() -> None:
+    if getattr(_hidden_starts_warn, "said", False):
+        return
+    _hidden_starts_warn.said = True  # type: ignore[attr-defined]
+    log.warning(
+        "pg_stat_activity hides when another role's intakes began: every intake on a session "
+        "bucket now holds back its outcomes, and continuous intake can delay them for long. Run "
+        "the web and worker processes as one database role, or grant this one pg_read_all_stats."
+    )
 
 
 def may_precede(in_flight: dict[int, datetime | None], session_id: str, received_at: datetime) -> bool:

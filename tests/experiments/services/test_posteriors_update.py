@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from experiments.models import Event, Exposure
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
@@ -212,24 +213,29 @@ def test_an_intake_batch_takes_at_most_one_lock_per_bucket_in_a_fixed_order():
     assert session_bucket("s-1") == 48
 
 
+def _connect(dbname: str):
+    """A connection of its own (another backend) to ``dbname`` on the test server."""
+    import psycopg
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=dbname
+    )
+
+
 @pytest.mark.services
 @pytest.mark.django_db
 def test_intake_locks_of_another_database_on_the_server_hold_nothing_back():
     """Advisory locks are per database, but pg_locks lists the whole server's."""
-    import psycopg
 
     from experiments.services.intake_order import LOCK_SPACE, intakes_in_flight, session_bucket
 
     bucket = session_bucket("s-elsewhere")
     settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres"
-    ) as other:
+    with _connect("postgres") as other:
         other.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
         assert bucket not in intakes_in_flight()
-    with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=settings["NAME"]
-    ) as same:
+    with _connect(settings["NAME"]) as same:
         same.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LOCK_SPACE, bucket])
         assert bucket in intakes_in_flight()
 
@@ -316,3 +322,35 @@ def test_concurrent_posts_and_workers_agree_with_the_recount(api, storefront, rn
     assert not Event.objects.filter(applied_at__isnull=True).exists()
     assert posteriors_stored() == posteriors_recount()
     assert sum(p["add_to_carts"] for p in posteriors_stored().values()) > 0
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_a_worker_role_that_cannot_see_when_intakes_began_holds_back_and_says_why(caplog):
+    """pg_stat_activity shows another role's transaction start only with pg_read_all_stats."""
+    import uuid
+
+    from experiments.services import intake_order
+
+    role = f"cp_worker_{uuid.uuid4().hex[:8]}"
+    bucket = intake_order.session_bucket("s-hidden")
+    settings = connection.settings_dict
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+    try:
+        with _connect(settings["NAME"]) as intake:
+            intake.execute("SELECT pg_advisory_lock_shared(%s, %s)", [intake_order.LOCK_SPACE, bucket])
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET ROLE {role}")
+            try:
+                intake_order._hidden_starts_warn.said = False
+                in_flight = intake_order.intakes_in_flight()
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET ROLE")
+        assert in_flight[bucket] is None  # unknown start: held back, whenever the outcome came
+        assert intake_order.may_precede(in_flight, "s-hidden", timezone.now())
+        assert "pg_read_all_stats" in caplog.text
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {role}")
