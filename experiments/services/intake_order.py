@@ -69,10 +69,14 @@ def intakes_in_flight() -> dict[int, datetime | None]:
     return found
 
 
+_warned_hidden_starts = False
+
+
 def _hidden_starts_warn() -> None:
-    if getattr(_hidden_starts_warn, "said", False):
+    global _warned_hidden_starts
+    if _warned_hidden_starts:
         return
-    _hidden_starts_warn.said = True  # type: ignore[attr-defined]
+    _warned_hidden_starts = True
     log.warning(
         "pg_stat_activity hides when another role's intakes began: every intake on a session "
         "bucket now holds back its outcomes, and continuous intake can delay them for long. Run "

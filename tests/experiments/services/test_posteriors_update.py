@@ -326,7 +326,7 @@ def test_concurrent_posts_and_workers_agree_with_the_recount(api, storefront, rn
 
 @pytest.mark.services
 @pytest.mark.django_db
-def test_a_worker_role_that_cannot_see_when_intakes_began_holds_back_and_says_why(caplog):
+def test_a_worker_role_that_cannot_see_when_intakes_began_holds_back_and_says_why(caplog, monkeypatch):
     """pg_stat_activity shows another role's transaction start only with pg_read_all_stats."""
     import uuid
 
@@ -343,7 +343,7 @@ def test_a_worker_role_that_cannot_see_when_intakes_began_holds_back_and_says_wh
             with connection.cursor() as cursor:
                 cursor.execute(f"SET ROLE {role}")
             try:
-                intake_order._hidden_starts_warn.said = False
+                monkeypatch.setattr(intake_order, "_warned_hidden_starts", False)
                 in_flight = intake_order.intakes_in_flight()
             finally:
                 with connection.cursor() as cursor:
