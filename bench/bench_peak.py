@@ -132,6 +132,7 @@ class OpenLoop:
         duration: float,
         *,
         events: bool,
+        sample_system: bool = False,
     ) -> None:
         cmd = [
             h.PYTHON,
@@ -150,7 +151,9 @@ class OpenLoop:
             f"{duration:.1f}",
         ]
         self.proc = subprocess.Popen(
-            cmd + (["--events"] if events else []), stdout=subprocess.PIPE, text=True
+            cmd + (["--events"] if events else []) + (["--sample-system"] if sample_system else []),
+            stdout=subprocess.PIPE,
+            text=True,
         )
 
     def result(self) -> dict:
@@ -462,8 +465,17 @@ def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
     half = args.open_rate or closed["assign_12slot"]["rps"] / 2
     say(f"open loop: 12-slot pages at {half:.0f}/s for {args.open_duration:.0f} s")
     side = alongside(ingest, key, workdir / "side.jsonl", args.events_alongside, args.open_duration)
+    # The machine is sampled beside the pages (about 2% of a core): a slow second then shows
+    # whether the hypervisor took the cores (steal) or which process burst.
     opened = OpenLoop(
-        server, key, "/api/v1/assignments", workdir / "assign12.jsonl", half, args.open_duration, events=False
+        server,
+        key,
+        "/api/v1/assignments",
+        workdir / "assign12.jsonl",
+        half,
+        args.open_duration,
+        events=False,
+        sample_system=True,
     ).result()
     opened["alongside"] = side.result() if side else None
     pages = {

@@ -17,6 +17,7 @@ requests, and with ``--events`` the summed ``accepted`` counts.
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -24,6 +25,8 @@ import re
 import time
 import uuid
 from pathlib import Path
+
+from system_sampler import SystemSampler
 
 HOST = "127.0.0.1"
 # The server's own time for an assignment (``served_in_ms``, measured inside the view): when a
@@ -74,11 +77,13 @@ def _worst_seconds(
     offsets: list[float],
     send_lag: dict[int, float],
     served: dict[int, float],
+    machine: dict[int, dict] | None = None,
     n: int = 5,
 ) -> list[dict]:
     """The ``n`` seconds of the schedule with the slowest requests (by their max): whether the
-    tail is a few stalls or spread evenly, how late this client itself sent in each, and the
-    longest time a page of that second spent inside the view."""
+    tail is a few stalls or spread evenly, how late this client itself sent in each, the
+    longest time a page of that second spent inside the view, and with ``machine`` (see
+    ``system_sampler``) where the machine's CPU went in that second."""
     by_second: dict[int, list[float]] = {}
     for ms, offset in zip(latency, offsets, strict=True):
         by_second.setdefault(int(offset), []).append(ms)
@@ -92,6 +97,7 @@ def _worst_seconds(
             "send_lag_max_ms": round(send_lag.get(sec, 0.0), 1),
             "served_in_max_ms": round(served[sec], 1) if sec in served else None,
         }
+        | ({"machine": machine.get(sec)} if machine is not None else {})
         for sec, v in worst
     ]
 
@@ -104,9 +110,46 @@ def _max_by_second(values: list[float], offsets: list[float]) -> dict[int, float
 
 
 async def run(
-    *, port: int, path: str, bodies: list[bytes], key: str, rate: float, duration: float, events: bool
+    *,
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    key: str,
+    rate: float,
+    duration: float,
+    events: bool,
+    sample_system: bool = False,
 ) -> dict:
     """Send ``rate`` requests per second for ``duration`` seconds; return the statistics."""
+    sampler = SystemSampler() if sample_system else None
+    with sampler or contextlib.nullcontext():
+        stats, start, elapsed = await _send(
+            port=port, path=path, bodies=bodies, key=key, rate=rate, duration=duration, events=events
+        )
+    machine = sampler.seconds(start) if sampler is not None else None
+    latency, due, send_lag = stats.pop("latency_ms"), stats.pop("due"), stats.pop("send_lag_ms")
+    lag_by_second = _max_by_second(send_lag, [d - start for d in stats.pop("sent_due")])
+    served_by_second = _max_by_second(stats.pop("served_ms"), [d - start for d in stats.pop("served_due")])
+    offsets = [d - start for d in due]
+    return stats | {
+        "send_lag_p99_ms": _percentile(send_lag, 99),
+        "send_lag_max_ms": max(send_lag, default=None),
+        "worst_seconds": _worst_seconds(latency, offsets, lag_by_second, served_by_second, machine),
+        "offered_rate": rate,
+        "duration_s": round(elapsed, 2),
+        "answered": len(latency),
+        "achieved_rate": round(len(latency) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": _percentile(latency, 50),
+        "p90_ms": _percentile(latency, 90),
+        "p99_ms": _percentile(latency, 99),
+        "max_ms": max(latency, default=None),
+    }
+
+
+async def _send(
+    *, port: int, path: str, bodies: list[bytes], key: str, rate: float, duration: float, events: bool
+) -> tuple[dict, float, float]:
+    """The schedule itself: (raw statistics, its start on ``perf_counter``, seconds it took)."""
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Api-Key {key}\r\n"
         "Content-Type: application/json\r\nConnection: close\r\n"
@@ -153,23 +196,7 @@ async def run(
     if tasks:
         await asyncio.wait(tasks, timeout=60)
     gc.enable()
-    elapsed = time.perf_counter() - start
-    latency, due, send_lag = stats.pop("latency_ms"), stats.pop("due"), stats.pop("send_lag_ms")
-    lag_by_second = _max_by_second(send_lag, [d - start for d in stats.pop("sent_due")])
-    served_by_second = _max_by_second(stats.pop("served_ms"), [d - start for d in stats.pop("served_due")])
-    return stats | {
-        "send_lag_p99_ms": _percentile(send_lag, 99),
-        "send_lag_max_ms": max(send_lag, default=None),
-        "worst_seconds": _worst_seconds(latency, [d - start for d in due], lag_by_second, served_by_second),
-        "offered_rate": rate,
-        "duration_s": round(elapsed, 2),
-        "answered": len(latency),
-        "achieved_rate": round(len(latency) / elapsed, 1) if elapsed else 0.0,
-        "p50_ms": _percentile(latency, 50),
-        "p90_ms": _percentile(latency, 90),
-        "p99_ms": _percentile(latency, 99),
-        "max_ms": max(latency, default=None),
-    }
+    return stats, start, time.perf_counter() - start
 
 
 def main() -> int:
@@ -183,6 +210,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, required=True, help="requests per second")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds")
     parser.add_argument("--events", action="store_true", help="replace @RUN@ per request; sum accepted")
+    parser.add_argument(
+        "--sample-system",
+        action="store_true",
+        help="sample the machine's CPU (steal, busiest processes) ten times a second beside the run",
+    )
     args = parser.parse_args()
     bodies = [line for line in args.bodies.read_bytes().splitlines() if line]
     result = asyncio.run(
@@ -194,6 +226,7 @@ def main() -> int:
             rate=args.rate,
             duration=args.duration,
             events=args.events,
+            sample_system=args.sample_system,
         )
     )
     print("OPEN_LOOP_JSON " + json.dumps(result), flush=True)
