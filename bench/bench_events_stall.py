@@ -89,7 +89,7 @@ def _layout(name: str, env: dict, key: str, items: list[str], args: argparse.Nam
             server.start()
         rng = random.Random(20261202)
         sessions = peak.sessions_prime(ingest, key, items, args.sessions, rng)
-        bodies = peak.page_bodies(sessions, items, rng, one_slot=False)
+        bodies = peak.page_bodies(sessions, items, rng, slots=None)
         (workdir / "pages.jsonl").write_bytes(b"\n".join(bodies) + b"\n")
         probed: list[h.Page] = []
         h.probe_assignments(web.base, key, bodies, h.PAGES_FOR_EVENTS, probed)

@@ -12,9 +12,12 @@ What one run measures:
    add-to-cart and sometimes a removal through the events endpoint, so every assignment
    below reads real signals and the ``session_bayes`` and ``hybrid`` arms react to them.
    The variants that served the probe pages are counted and printed.
-2. **Closed-loop peak** (wrk, ``--concurrency`` connections): ``/healthz`` alone, then one
+2. **Closed-loop peak** (wrk, ``--concurrency`` connections): ``/healthz`` alone, then the
+   storefront floor (an assignment request that asks for no slot: key check, rate limit,
+   parsing, the session's signals read from Redis, the answer; no model, no decision), one
    slot and the full 12-slot page, each with events posted alongside at ``--events-alongside``
-   events/s (open loop, batches of 100). ``--rounds`` interleaved rounds; ratios to /healthz.
+   events/s (open loop, batches of 100). ``--rounds`` interleaved rounds; ratios to /healthz
+   and to the floor.
 3. **Open loop at half the peak**: 12-slot pages offered at half the measured 12-slot peak
    rate (``bench/open_loop.py``: latency from each request's due time), events alongside.
 4. **Events alone** (wrk, closed loop, batches of 500): accepted events/s, then a raw psycopg
@@ -46,6 +49,8 @@ import bench_http as h  # noqa: E402
 
 OPEN_LOOP = h.ROOT / "bench" / "open_loop.py"
 ALONGSIDE_BATCH = 100
+# The storefront floor: an assignment request for no slot (see the module docstring, step 2).
+FLOOR = "assign_0slot"
 EVENT_COLUMNS = (
     "event_id, type, ts, received_at, session_id, user_id, item_id, items, value, dwell_ms, "
     "decision_key, decision"
@@ -90,12 +95,15 @@ def sessions_prime(server: h.Server, key: str, items: list[str], n: int, rng: ra
     return sessions
 
 
-def page_bodies(sessions: list[str], items: list[str], rng: random.Random, *, one_slot: bool) -> list[bytes]:
+def page_bodies(
+    sessions: list[str], items: list[str], rng: random.Random, *, slots: list[str] | None
+) -> list[bytes]:
+    """One assignment body per session; ``slots`` None asks for the whole product page."""
     bodies = []
     for session in sessions:
         body: dict = {"session_id": session, "context": {"product_id": rng.choice(items)}}
-        if one_slot:
-            body["slots"] = ["pdp_similar"]
+        if slots is not None:
+            body["slots"] = slots
         bodies.append(json.dumps(body, separators=(",", ":")).encode())
     rng.shuffle(bodies)
     return bodies
@@ -213,7 +221,7 @@ def _median(values: list[float]) -> float:
 
 
 def closed_summary(rounds: dict[str, list[dict]]) -> dict[str, dict]:
-    base = rounds["healthz"]
+    base, floor = rounds["healthz"], rounds.get(FLOOR)
     out = {}
     for name, results in rounds.items():
         out[name] = {
@@ -221,6 +229,9 @@ def closed_summary(rounds: dict[str, list[dict]]) -> dict[str, dict]:
             "p50_ms": round(_median([r["p50_ms"] for r in results]), 2),
             "p99_ms": round(_median([r["p99_ms"] for r in results]), 2),
             "x_healthz": round(_median([r["rps"] / b["rps"] for r, b in zip(results, base, strict=True)]), 4),
+            "x_floor": round(_median([r["rps"] / f["rps"] for r, f in zip(results, floor, strict=True)]), 4)
+            if floor
+            else None,
             "cpu_ms_per_request": round(_median([r["cpu_ms_per_request"] for r in results]), 3),
             "errors": sum(r["errors"] for r in results),
             "alongside_events_accepted": sum((r["alongside"] or {}).get("accepted", 0) for r in results),
@@ -442,7 +453,8 @@ def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
     rng = random.Random(20261123)
     say(f"priming {args.sessions} shoppers with views, carts and removals")
     sessions = sessions_prime(server, key, items, args.sessions, rng)
-    one, twelve = (page_bodies(sessions, items, rng, one_slot=flag) for flag in (True, False))
+    none, one, twelve = (page_bodies(sessions, items, rng, slots=s) for s in ([], ["pdp_similar"], None))
+    (workdir / "assign0.jsonl").write_bytes(b"\n".join(none) + b"\n")
     (workdir / "assign1.jsonl").write_bytes(b"\n".join(one) + b"\n")
     (workdir / "assign12.jsonl").write_bytes(b"\n".join(twelve) + b"\n")
     assign12 = h.Endpoint("assign_12slot", "POST", "/api/v1/assignments", workdir / "assign12.jsonl")
@@ -457,6 +469,7 @@ def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
     (workdir / "side.jsonl").write_bytes(b"\n".join(h.event_templates(pages, ALONGSIDE_BATCH, rng)) + b"\n")
     endpoints = [
         h.Endpoint("healthz", "GET", "/healthz"),
+        h.Endpoint(FLOOR, "POST", "/api/v1/assignments", workdir / "assign0.jsonl"),
         h.Endpoint("assign_1slot", "POST", "/api/v1/assignments", workdir / "assign1.jsonl"),
         assign12,
     ]
@@ -527,13 +540,14 @@ def report_print(report: dict) -> None:
     )
     print(f"variants served (50 pages): {report['variants_served']}")
     print(
-        f"{'endpoint':15s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'x healthz':>10s} {'cpu ms':>8s} "
+        f"{'endpoint':15s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'x healthz':>10s} {'x floor':>8s} "
+        f"{'cpu ms':>8s} "
         f"{'errors':>6s} {'events alongside':>16s}"
     )
     for name, row in c.items():
         print(
             f"{name:15s} {row['rps']:8.1f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
-            f"{row['x_healthz']:10.4f} "
+            f"{row['x_healthz']:10.4f} {row.get('x_floor') or float('nan'):8.4f} "
             f"{row['cpu_ms_per_request']:8.3f} {row['errors']:6d} {row['alongside_events_accepted']:16d}"
         )
     o = report["open_loop_12slot"]

@@ -222,7 +222,7 @@ def soak(env: dict[str, str], args: argparse.Namespace, workdir: Path) -> tuple[
         rng = random.Random(11)
         say(f"priming {args.sessions} shoppers")
         sessions = sessions_prime(server, key, items, args.sessions, rng)
-        pages = page_bodies(sessions, items, rng, one_slot=False)
+        pages = page_bodies(sessions, items, rng, slots=None)
         probe_pages: list[h.Page] = []
         h.probe_assignments(server.base, key, pages, h.PAGES_FOR_EVENTS, probe_pages)
         events = h.event_templates(probe_pages, ALONGSIDE_BATCH, rng)
