@@ -4,7 +4,8 @@ Uses the database, Redis db and models that ``bench/bench_http.py`` seeded (run 
 
     .venv/bin/python bench/profile_requests.py [-n 3000] [--profile assign_1slot] [--top 30]
 
-Prints CPU microseconds per request for ``/healthz``, a 1-slot and a 12-slot assignment, and
+Prints CPU microseconds per request for ``/healthz``, the storefront floor (an assignment
+request for no slot), a 1-slot and a 12-slot assignment, and
 their ratios to ``/healthz``; ``--without-page-memo`` adds 12-slot pages served without the page
 memo, interleaved with the rest, for what sharing per-page work saves. The HTTP bench adds
 gunicorn's own per-request cost (accepting the connection, parsing, writing) to every endpoint,
@@ -129,7 +130,9 @@ def _args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-n", type=int, default=3000, help="requests per endpoint")
-    parser.add_argument("--profile", choices=["healthz", "assign_1slot", "assign_12slot", "events"])
+    parser.add_argument(
+        "--profile", choices=["healthz", "assign_0slot", "assign_1slot", "assign_12slot", "events"]
+    )
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument(
         "--sampling", action="store_true", help="profile with pyinstrument's sampler instead of cProfile"
@@ -187,19 +190,21 @@ def _forms(n: int, items: list[str], rng: random.Random) -> dict[str, tuple[str,
     """(method, path, bodies) of ``n`` requests per endpoint, for the primed shoppers."""
     import orjson
 
-    def bodies(one_slot: bool) -> list[bytes]:
+    def bodies(slots: list[str] | None) -> list[bytes]:
         out = []
         for s in range(n):
             body: dict = {"session_id": f"prof-{s}", "context": {"product_id": rng.choice(items)}}
-            if one_slot:
-                body["slots"] = ["pdp_similar"]
+            if slots is not None:
+                body["slots"] = slots
             out.append(orjson.dumps(body))
         return out
 
     return {
         "healthz": ("GET", "/healthz", [b""] * n),
-        "assign_1slot": ("POST", "/api/v1/assignments", bodies(True)),
-        "assign_12slot": ("POST", "/api/v1/assignments", bodies(False)),
+        # The storefront floor: an assignment request for no slot (no model, no decision).
+        "assign_0slot": ("POST", "/api/v1/assignments", bodies([])),
+        "assign_1slot": ("POST", "/api/v1/assignments", bodies(["pdp_similar"])),
+        "assign_12slot": ("POST", "/api/v1/assignments", bodies(None)),
     }
 
 
