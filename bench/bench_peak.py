@@ -479,7 +479,9 @@ def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
     say(f"open loop: 12-slot pages at {half:.0f}/s for {args.open_duration:.0f} s")
     side = alongside(ingest, key, workdir / "side.jsonl", args.events_alongside, args.open_duration)
     # The machine is sampled beside the pages (about 2% of a core): a slow second then shows
-    # whether the hypervisor took the cores (steal) or which process burst.
+    # whether the hypervisor took the cores (steal) or which process burst. The workers' CPU per
+    # page here compares with the closed loop's: pages arriving one by one cost more.
+    cpu_before = server.workers_cpu_s()
     opened = OpenLoop(
         server,
         key,
@@ -490,6 +492,9 @@ def phases(env, server, ingest, key, items, workdir: Path, args) -> dict:
         events=False,
         sample_system=True,
     ).result()
+    if opened["answered"]:
+        cpu_ms = (server.workers_cpu_s() - cpu_before) * 1000
+        opened["cpu_ms_per_request"] = round(cpu_ms / opened["answered"], 3)
     opened["alongside"] = side.result() if side else None
     pages = {
         "variants_served": served,
@@ -553,7 +558,8 @@ def report_print(report: dict) -> None:
     o = report["open_loop_12slot"]
     print(
         f"open loop 12-slot at {o['offered_rate']:.0f}/s: answered {o['answered']} of {o['sent']}, "
-        f"p50 {o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms, errors {o['errors']}"
+        f"p50 {o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms, errors {o['errors']}, "
+        f"worker cpu {o.get('cpu_ms_per_request', float('nan')):.3f} ms per page"
     )
     print(
         f"  client send lag p99 {o['send_lag_p99_ms']:.2f} ms, max {o['send_lag_max_ms']:.1f} ms; "
