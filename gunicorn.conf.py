@@ -4,6 +4,8 @@ Sync workers, one per core plus one; ``WEB_CONCURRENCY`` (or ``-w``) overrides t
 worker waits on Redis and PostgreSQL round trips with its core idle, and one spare worker fills
 those gaps. Measured on 2 cores at peak (``bench/bench_peak.py``, runs alternated): 3 workers
 served 25-35% more 12-slot pages than 2, with p99 44 ms instead of 54-63 ms; 4 served fewer than 3.
+The workers are gunicorn's sync worker woken one at a time per new connection
+(``controlplane/gunicorn_worker.py``); ``WEB_WORKER_CLASS`` (or ``-k``) overrides it.
 """
 
 import os
@@ -23,7 +25,9 @@ def _cores() -> int:
 
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or _cores() + 1)
-worker_class = "sync"
+# The sync worker, woken one at a time per new connection (see the module); WEB_WORKER_CLASS=sync
+# is gunicorn's own.
+worker_class = os.environ.get("WEB_WORKER_CLASS") or "controlplane.gunicorn_worker.ExclusiveSyncWorker"
 
 
 def on_starting(server) -> None:

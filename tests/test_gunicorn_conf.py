@@ -1,5 +1,5 @@
-"""The web server's settings: one sync worker per core plus one, unless the deployment says, and
-one BLAS thread per worker."""
+"""The web server's settings: one sync worker per core plus one (gunicorn's sync worker, woken one
+at a time per connection), unless the deployment says, and one BLAS thread per worker."""
 
 import json
 import os
@@ -13,9 +13,15 @@ CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 
 def test_one_sync_worker_per_core_plus_one(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("WEB_WORKER_CLASS", raising=False)
     conf = runpy.run_path(str(CONF))
     assert conf["workers"] == len(os.sched_getaffinity(0)) + 1
-    assert conf["worker_class"] == "sync"
+    assert conf["worker_class"] == "controlplane.gunicorn_worker.ExclusiveSyncWorker"
+
+
+def test_web_worker_class_sets_gunicorns_own(monkeypatch):
+    monkeypatch.setenv("WEB_WORKER_CLASS", "sync")
+    assert runpy.run_path(str(CONF))["worker_class"] == "sync"
 
 
 def test_web_concurrency_sets_the_count(monkeypatch):
