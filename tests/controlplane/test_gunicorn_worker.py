@@ -18,7 +18,7 @@ import pytest
 
 from tests.experiments.faults.service_processes import HOST, free_port
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 EXCLUSIVE = "controlplane.gunicorn_worker.ExclusiveSyncWorker"
 WORKERS = 3
