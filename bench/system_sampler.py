@@ -2,7 +2,7 @@
 
 A separate process reads ``/proc/stat`` (the machine's user, system, idle, iowait and steal
 time: steal is time the hypervisor gave this VM's cores to someone else) and every process's
-``/proc/<pid>/stat`` ten times a second. ``cpu_by_second`` then says, for any second of the
+``/proc/<pid>/stat`` ten times a second. ``SystemSampler.seconds`` then says, for any second of the
 run, how much CPU went where: when a load run's slow second shows steal, the machine was
 taken away; when it shows one process's burst (a checkpoint, a collection), that process.
 
@@ -83,7 +83,8 @@ class SystemSampler:
 
     def seconds(self, start: float) -> dict[int, dict]:
         """Per second since ``start`` (a ``perf_counter`` reading): the machine's CPU by kind
-        in ms (two cores give up to 2000 ms a second), and the five processes that used most."""
+        in ms (two cores give up to 2000 ms a second), and the four processes that used most (of
+        each sample's five busiest)."""
         out: dict[int, dict] = {}
         for at, machine, busiest in self.rows:
             second = int(at - INTERVAL_S / 2 - start)

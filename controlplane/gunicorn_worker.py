@@ -27,9 +27,11 @@ class ExclusiveSyncWorker(SyncWorker):
             poller = select.epoll()
             self._ready_by_fd = {}
             for source in self.wait_fds:
-                fd = source if isinstance(source, int) else source.fileno()
-                exclusive = not isinstance(source, int)  # the listeners; the pipe is a bare fd
-                poller.register(fd, select.EPOLLIN | (_EXCLUSIVE if exclusive else 0))
+                if isinstance(source, int):  # the signal pipe, a bare fd: woken as usual
+                    fd, flags = source, select.EPOLLIN
+                else:  # a listener: one waiter per new connection
+                    fd, flags = source.fileno(), select.EPOLLIN | _EXCLUSIVE
+                poller.register(fd, flags)
                 self._ready_by_fd[fd] = source
             self._poller, self._poller_pid = poller, os.getpid()
         return self._poller
