@@ -53,23 +53,23 @@ def _split_words(experiment: Experiment, *, even: bool) -> list[str]:
 def step_changes(step: str, experiment: Experiment) -> list[str]:
     """What the step will change, in words, for the confirmation page."""
     slot = experiment.slot
-    fallback = slot.fallback_variant.key if slot.fallback_variant else "no variant"
+    default = slot.serving_default.key if slot.serving_default else "no variant"
     changes = [f"Status: {experiment.status} → {'running' if step in ('start', 'resume') else step + 'd'}."]
     if step == "start":
         changes[0] = "Status: draft → running."
-        changes.append(f"Slot {slot.key} stops serving {fallback} by default and splits its traffic:")
+        changes.append(f"Slot {slot.key} stops serving {default} by default and splits its traffic:")
         changes += _split_words(experiment, even=True)
     elif step == "pause":
-        changes.append(f"Slot {slot.key} serves its fallback variant {fallback} to everyone until resumed.")
+        changes.append(f"Slot {slot.key} serves its default variant {default} to everyone until resumed.")
     elif step == "resume":
         changes.append(f"Slot {slot.key} returns to the experiment's current weights:")
         changes += _split_words(experiment, even=False)
     else:
         changes[0] = f"Status: {experiment.status} → concluded; the winner you pick is recorded."
         changes.append(
-            f"With promote, slot {slot.key}'s default variant changes from {fallback} to the winner's."
+            f"With promote, slot {slot.key}'s default variant changes from {default} to the winner's."
         )
-        changes.append(f"Without promote, slot {slot.key} goes back to serving {fallback}.")
+        changes.append(f"Without promote, slot {slot.key} goes back to serving {default}.")
     return changes
 
 
@@ -102,7 +102,7 @@ class LifecycleAdminMixin:
 
     def lifecycle_view(self, request, object_id: str, step: str):
         experiment = get_object_or_404(
-            Experiment.objects.select_related("slot__fallback_variant"), pk=object_id
+            Experiment.objects.select_related("slot__default_variant", "slot__baseline_variant"), pk=object_id
         )
         if step not in STEPS:
             raise PermissionDenied(f"Unknown lifecycle step {step!r}.")

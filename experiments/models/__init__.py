@@ -1,5 +1,5 @@
 from .catalog import Item
-from .experiments import Arm, Experiment
+from .experiments import Arm, Experiment, Guardrail
 from .ledger import Event, Exposure
 from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot
 from .program import ProgramSettings
@@ -10,6 +10,7 @@ __all__ = [
     "Event",
     "Experiment",
     "Exposure",
+    "Guardrail",
     "Item",
     "Posterior",
     "PosteriorEpoch",

@@ -1,3 +1,5 @@
+import secrets
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -30,6 +32,11 @@ class RandomizationUnit(models.TextChoices):
     REQUEST = "request"
     SESSION = "session"
     USER = "user"
+
+
+def salt_new() -> str:
+    """A fresh assignment salt; changing it re-randomizes every unit of an experiment."""
+    return secrets.token_hex(8)
 
 
 class Experiment(models.Model):
@@ -78,12 +85,25 @@ class Experiment(models.Model):
         "(tolerance = relative drop vs control that counts as a breach).",
     )
     auto_conclude = models.BooleanField(default=False)
+    salt = models.CharField(
+        max_length=32,
+        default=salt_new,
+        editable=False,
+        help_text="Hashed with each unit to pick its arm; changed only by the audited Re-randomize action.",
+    )
+    assignment_layout = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="How the unit hash space is split among arms: [[end_tick, arm_id], ...] in order.",
+    )
     allocation_version = models.PositiveIntegerField(default=0)
     winner = models.ForeignKey("Arm", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # The layout can grow long and moves on every recompute; the audit history keeps the salt.
+    history = HistoricalRecords(excluded_fields=["assignment_layout"])
 
     class Meta:
         ordering = ["-created_at"]
@@ -108,6 +128,10 @@ class Arm(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0.0)], help_text="Share under the fixed policy."
     )
     weight = models.FloatField(default=0.0)
+    guardrail_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    guardrail_breach = models.JSONField(
+        null=True, blank=True, editable=False, help_text="The guardrail rule and figures that breached."
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -121,3 +145,39 @@ class Arm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment.key}:{self.key}"
+
+
+class GuardrailMetric(models.TextChoices):
+    CLICK = "click", "Click-through rate"
+    ADD_TO_CART = "add_to_cart", "Add-to-cart rate"
+    PURCHASE = "purchase", "Purchase rate"
+    REVENUE = "revenue", "Revenue per impression"
+
+
+class Guardrail(models.Model):
+    """A metric an experiment must not make worse than its control."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="guardrail_rules")
+    metric = models.CharField(max_length=16, choices=GuardrailMetric.choices)
+    tolerance = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.99)],
+        help_text="Relative drop vs control that counts as worse: 0.05 = 5% below control.",
+    )
+    breach_probability = models.FloatField(
+        default=0.95,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.9999)],
+        help_text="An arm breaches when P(worse than control beyond the tolerance) reaches this.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["experiment", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "metric"], name="guardrail_metric_unique_in_experiment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.key}:{self.metric}"

@@ -26,13 +26,33 @@ class Slot(models.Model):
         default=10, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
     active = models.BooleanField(default=True)
+    # Three variant roles that must never be confused (DESIGN.md, Slot). The baseline changes only
+    # through the audited "change baseline" action; promote sets the default.
+    baseline_variant = models.ForeignKey(
+        "Variant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The legacy variant: always served to the global holdout, and what program uplift is "
+        "measured against. Changed only with the audited 'Change baseline' action.",
+    )
+    default_variant = models.ForeignKey(
+        "Variant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Served to non-holdout shoppers when no experiment runs; promoting a winner sets it. "
+        "Blank = the baseline.",
+    )
     fallback_variant = models.ForeignKey(
         "Variant",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Served when the slot has no running experiment, for the holdout, and when anything fails.",
+        help_text="Served when the chosen variant fails. Blank = the baseline.",
     )
     history = HistoricalRecords()
 
@@ -41,6 +61,16 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def serving_default(self) -> "Variant | None":
+        """What non-holdout traffic gets outside experiments: the default, else the baseline."""
+        return self.default_variant or self.baseline_variant
+
+    @property
+    def serving_fallback(self) -> "Variant | None":
+        """What a failed slot is served: the fallback, else the baseline."""
+        return self.fallback_variant or self.baseline_variant
 
 
 class Variant(models.Model):

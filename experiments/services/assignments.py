@@ -77,8 +77,10 @@ def _signals_build(catalog: Catalog, raw: dict, cart: tuple[str, ...]) -> Sessio
 
 def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonce: str) -> _Pick:
     experiment = slot.experiment
-    if in_holdout or experiment is None:
-        return _Pick(variant=slot.fallback)
+    if in_holdout:
+        return _Pick(variant=slot.baseline)
+    if experiment is None:
+        return _Pick(variant=slot.default)
     if experiment.unit == "user":
         unit = data.user_id or data.session_id
     elif experiment.unit == "session":

@@ -153,7 +153,7 @@ def _slots_and_variants() -> list[Slot]:
                 Variant.objects.get_or_create(
                     key=f"{slot.key}-{algorithm}", defaults={"slot": slot, "algorithm": algorithm}
                 )
-        slot.fallback_variant = legacy
+        slot.baseline_variant = legacy
         slot.save()
     return slots
 

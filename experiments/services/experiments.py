@@ -128,7 +128,10 @@ def experiment_resume(*, experiment: Experiment) -> Experiment:
 
 
 def experiment_conclude(*, experiment: Experiment, winner: Arm | None, promote: bool = False) -> Experiment:
-    """Record the winner (None = inconclusive); optionally make its variant the slot's default."""
+    """Record the winner (None = inconclusive); optionally make its variant the slot's default.
+
+    Promote never touches the slot's baseline (what the global holdout is served) or fallback.
+    """
     with transaction.atomic():
         experiment = _lock(experiment)
         if experiment.status not in (Status.RUNNING, Status.PAUSED):
@@ -143,7 +146,7 @@ def experiment_conclude(*, experiment: Experiment, winner: Arm | None, promote: 
         experiment.save()
         if promote:
             slot = Slot.objects.select_for_update().get(pk=experiment.slot_id)
-            slot.fallback_variant = winner.variant
+            slot.default_variant = winner.variant
             slot.save()
         serving_version_bump()
     return experiment

@@ -62,7 +62,9 @@ class SlotState:
     key: str
     page: str
     default_k: int
-    fallback: VariantState | None
+    baseline: VariantState | None  # the global holdout's variant, always
+    default: VariantState | None  # non-holdout traffic outside experiments (default, else baseline)
+    fallback: VariantState | None  # when the chosen variant fails (fallback, else baseline)
     experiment: ExperimentState | None
 
 
@@ -127,7 +129,9 @@ def state_load(version: int) -> ServingState:
     slots: dict[str, SlotState] = {}
     pages: dict[str, list[str]] = {}
     for slot in (
-        Slot.objects.filter(active=True).select_related("fallback_variant").order_by("position", "key")
+        Slot.objects.filter(active=True)
+        .select_related("baseline_variant", "default_variant", "fallback_variant")
+        .order_by("position", "key")
     ):
         experiment = running.get(slot.id)
         slots[slot.key] = SlotState(
@@ -135,7 +139,9 @@ def state_load(version: int) -> ServingState:
             slot.key,
             slot.page,
             slot.default_k,
-            _variant_state(slot.fallback_variant),
+            _variant_state(slot.baseline_variant),
+            _variant_state(slot.serving_default),
+            _variant_state(slot.serving_fallback),
             _experiment_state(experiment) if experiment else None,
         )
         pages.setdefault(slot.page, []).append(slot.key)
@@ -155,7 +161,9 @@ def _models_warm(state: ServingState) -> None:
     if catalog is None:
         return
     for slot in state.slots.values():
-        variants = [slot.fallback] + ([a.variant for a in slot.experiment.arms] if slot.experiment else [])
+        variants = [slot.baseline, slot.default, slot.fallback] + (
+            [a.variant for a in slot.experiment.arms] if slot.experiment else []
+        )
         for variant in variants:
             if variant is not None and variant.model_version:
                 model_for(variant.model_version, state.catalog_version)

@@ -33,7 +33,7 @@ def storefront_build(*, n_items: int = WORLD_ITEMS, seed: int = 0):
         challenger = Variant.objects.create(
             key=f"{slot.key}-category", slot=slot, algorithm="popularity", params={"scope": "category"}
         )
-        slot.fallback_variant = legacy
+        slot.baseline_variant = legacy
         slot.save()
         experiment = experiment_create(
             key=f"{slot.key.replace('_', '-')}-test",

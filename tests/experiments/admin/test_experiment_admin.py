@@ -101,7 +101,7 @@ def _lifecycle(client, experiment, step, data=None):
 def test_the_lifecycle_runs_from_the_admin_with_a_confirmation_that_says_what_changes(merchandiser):
     running = Experiment.objects.get(key="pdp-similar-test")
     page, done = _lifecycle(merchandiser, running, "pause")
-    assert "serves its fallback variant pdp_similar-legacy" in page.content.decode()
+    assert "serves its default variant pdp_similar-legacy" in page.content.decode()
     assert done.status_code == 302
     running.refresh_from_db()
     assert running.status == Status.PAUSED
@@ -118,10 +118,10 @@ def test_the_lifecycle_runs_from_the_admin_with_a_confirmation_that_says_what_ch
     slot = Slot.objects.get(key="pdp_similar")
     assert running.status == Status.CONCLUDED
     assert running.winner == winner
-    assert slot.fallback_variant.key == "pdp_similar-category"
+    assert slot.default_variant.key == "pdp_similar-category"
     record = slot.history.first()
     assert record.history_user.username == "mia"
-    assert record.prev_record.fallback_variant_id != record.fallback_variant_id
+    assert record.prev_record.default_variant_id != record.default_variant_id
 
 
 @pytest.mark.django_db
@@ -162,7 +162,7 @@ def test_an_auto_conclude_experiment_concludes_and_promotes_its_winner_by_itself
     experiment.refresh_from_db()
     assert experiment.status == Status.CONCLUDED
     assert experiment.winner.key == "B"
-    assert experiment.slot.fallback_variant.key == "pdp_similar-category"
+    assert experiment.slot.default_variant.key == "pdp_similar-category"
     assert experiment.history.first().history_change_reason.startswith("Auto-concluded: stopping rule met")
 
 

@@ -30,7 +30,7 @@ def shared_world(db):
     _history_store(world, n_sessions=200, seed=3)
     for key, (algorithm, params) in SLOT_ALGORITHMS.items():
         slot = Slot.objects.get(key=key)
-        slot.fallback_variant = Variant.objects.create(
+        slot.baseline_variant = Variant.objects.create(
             key=f"{key}-{algorithm}", slot=slot, algorithm=algorithm, params=params
         )
         slot.save()
