@@ -1,7 +1,7 @@
 """Admin for slots, variants, items and the program settings (global holdout)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -15,27 +15,52 @@ from experiments.selectors.admin_overview import (
     slots_with_today,
 )
 from experiments.services.program_settings import serving_config_save
+from experiments.services.slots import slot_save
+
+from .slot_baseline import BaselineChangeAdminMixin
+
+ROLE_HELP = {
+    "baseline_variant": "Set once, from this slot's own variants (save the slot, add its variants, then pick "
+    "one): the legacy variant the global holdout is always served and program uplift is measured against. "
+    "A slot without a baseline cannot serve its holdout (it gets no items). Afterwards only "
+    "'Change baseline…' changes it, with a reason.",
+    "default_variant": "What shoppers outside the holdout get when no experiment runs on this slot; "
+    "promoting an experiment's winner sets it. Blank = the baseline.",
+    "fallback_variant": "Served when the chosen variant fails (no model, an error). Blank = the baseline.",
+}
+SLOT_FIELDS = ("key", "name", "page", "position", "default_k")
+NO_BASELINE_MESSAGE = (
+    "This slot has no baseline, so its share of the global holdout is served no items: pick one of its "
+    "variants as the baseline."
+)
 
 
 class SlotForm(forms.ModelForm):
+    """The slot's own fields and its variant roles, each limited to the slot's own variants."""
+
     class Meta:
         model = Slot
-        fields = ("key", "name", "page", "position", "default_k", "fallback_variant", "active")
+        fields = (*SLOT_FIELDS, "baseline_variant", "default_variant", "fallback_variant", "active")
+        help_texts = ROLE_HELP
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and "fallback_variant" in self.fields:
-            self.fields["fallback_variant"].queryset = Variant.objects.filter(slot=self.instance)
+        own = Variant.objects.filter(slot=self.instance) if self.instance.pk else Variant.objects.none()
+        for role in ROLE_HELP:
+            if role in self.fields:
+                self.fields[role].queryset = own
 
 
 @admin.register(Slot)
-class SlotAdmin(SimpleHistoryAdmin):
+class SlotAdmin(BaselineChangeAdminMixin, SimpleHistoryAdmin):
     form = SlotForm
     list_display = (
         "key",
         "page",
         "default_k",
-        "fallback_variant",
+        "baseline",
+        "default",
+        "fallback",
         "running_experiment",
         "leading_variant",
         "impressions_today",
@@ -46,7 +71,43 @@ class SlotAdmin(SimpleHistoryAdmin):
     search_fields = ("key", "name")
 
     def get_queryset(self, request):
-        return slots_with_today(super().get_queryset(request).select_related("fallback_variant"))
+        roles = ("baseline_variant", "default_variant", "fallback_variant")
+        return slots_with_today(super().get_queryset(request).select_related(*roles))
+
+    def _baseline_set(self, obj) -> bool:
+        return obj is not None and obj.pk is not None and obj.baseline_variant_id is not None
+
+    def get_fields(self, request, obj=None):
+        # Once set, the baseline is shown read-only (with its own audited page), never a form field,
+        # so a forged POST or a history revert cannot carry it; ``slot_save`` keeps it besides.
+        baseline = "baseline_with_change_link" if self._baseline_set(obj) else "baseline_variant"
+        return (*SLOT_FIELDS, baseline, "default_variant", "fallback_variant", "active")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("baseline_with_change_link",) if self._baseline_set(obj) else ()
+
+    @admin.display(description="Baseline variant")
+    def baseline_with_change_link(self, slot):
+        url = reverse("admin:experiments_slot_baseline_change", args=[slot.pk])
+        return format_html(
+            '<strong>{}</strong> <a class="button" href="{}">Change baseline…</a>'
+            '<div class="help">The legacy variant: always served to the global holdout, and what program '
+            "uplift is measured against. Changed only on its own page, with a reason.</div>",
+            slot.baseline_variant.key,
+            url,
+        )
+
+    @admin.display(description="Baseline (holdout)", ordering="baseline_variant__key")
+    def baseline(self, slot):
+        return slot.baseline_variant.key if slot.baseline_variant else "— none: holdout gets no items —"
+
+    @admin.display(description="Default", ordering="default_variant__key")
+    def default(self, slot):
+        return slot.default_variant.key if slot.default_variant else "= baseline"
+
+    @admin.display(description="Fallback", ordering="fallback_variant__key")
+    def fallback(self, slot):
+        return slot.fallback_variant.key if slot.fallback_variant else "= baseline"
 
     @admin.display(description="Running experiment")
     def running_experiment(self, slot):
@@ -72,8 +133,23 @@ class SlotAdmin(SimpleHistoryAdmin):
             return "-"
         return f"{100 * slot.clicks_today / slot.impressions_today:.2f}%"
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        slot = self.get_object(request, object_id)
+        if slot is not None and slot.baseline_variant_id is None and request.method == "GET":
+            self.message_user(request, NO_BASELINE_MESSAGE, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
-        serving_config_save(obj=obj)
+        asked = obj.baseline_variant_id
+        obj._history_user = request.user
+        slot_save(slot=obj)
+        if change and asked != obj.baseline_variant_id:  # a history revert to an older baseline
+            self.message_user(
+                request,
+                f"The baseline stays {obj.baseline_variant.key}: the other fields were reverted. "
+                "Use 'Change baseline…' to change it, with a reason.",
+                messages.WARNING,
+            )
 
 
 class VariantForm(forms.ModelForm):

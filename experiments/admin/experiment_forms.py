@@ -96,7 +96,10 @@ class ConcludeForm(forms.Form):
         queryset=Arm.objects.none(), required=False, empty_label="No winner (inconclusive)"
     )
     promote = forms.BooleanField(
-        required=False, help_text="Make the winner's variant the slot's default (fallback) variant."
+        required=False,
+        help_text="Make the winner's variant the slot's default: what shoppers outside the global holdout "
+        "get when no experiment runs. The slot's baseline (what the holdout is served and what program "
+        "uplift compares against) and its fallback do not change.",
     )
 
     def __init__(self, *args, experiment: Experiment, **kwargs):

@@ -88,10 +88,12 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
                 for a in arms
             ),
         )
+        baseline = experiment.slot.baseline_variant
         return format_html(
-            "<p>The global holdout keeps {} of shoppers on the legacy baseline; "
+            "<p>The global holdout keeps {} of shoppers on the slot's baseline {}; "
             "the experiment gets {}.</p><ul>{}</ul>",
             f"{holdout:.0%}",
+            baseline.key if baseline else "(none set: the holdout gets no items)",
             f"{1 - holdout:.0%}",
             rows,
         )

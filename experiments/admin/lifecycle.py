@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.utils import update_change_reason
 
-from experiments.models import Experiment, ProgramSettings
+from experiments.models import Experiment, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.selectors.admin_overview import leading_arm
 from experiments.services.experiments import (
@@ -50,26 +50,48 @@ def _split_words(experiment: Experiment, *, even: bool) -> list[str]:
     return lines
 
 
+def _role_words(slot: Slot) -> tuple[str, str, str]:
+    """The slot's baseline, default and fallback by name, saying when a blank role means the baseline."""
+    baseline = slot.baseline_variant.key if slot.baseline_variant else "no variant (no items)"
+    default = slot.default_variant.key if slot.default_variant else f"{baseline} (blank: the baseline)"
+    fallback = slot.fallback_variant.key if slot.fallback_variant else f"{baseline} (blank: the baseline)"
+    return baseline, default, fallback
+
+
 def step_changes(step: str, experiment: Experiment) -> list[str]:
     """What the step will change, in words, for the confirmation page."""
     slot = experiment.slot
-    default = slot.serving_default.key if slot.serving_default else "no variant"
+    baseline, default, fallback = _role_words(slot)
+    holdout = f"{ProgramSettings.load().holdout_share:.0%}"
     changes = [f"Status: {experiment.status} → {'running' if step in ('start', 'resume') else step + 'd'}."]
     if step == "start":
         changes[0] = "Status: draft → running."
-        changes.append(f"Slot {slot.key} stops serving {default} by default and splits its traffic:")
+        changes.append(
+            f"Slot {slot.key} stops serving its default variant {default} outside the holdout and splits "
+            "that traffic:"
+        )
         changes += _split_words(experiment, even=True)
     elif step == "pause":
-        changes.append(f"Slot {slot.key} serves its default variant {default} to everyone until resumed.")
+        changes.append(
+            f"Slot {slot.key} serves its default variant {default} to everyone outside the holdout until "
+            "resumed."
+        )
     elif step == "resume":
         changes.append(f"Slot {slot.key} returns to the experiment's current weights:")
         changes += _split_words(experiment, even=False)
     else:
         changes[0] = f"Status: {experiment.status} → concluded; the winner you pick is recorded."
         changes.append(
-            f"With promote, slot {slot.key}'s default variant changes from {default} to the winner's."
+            f"With promote, slot {slot.key}'s default variant changes from {default} to the winner's "
+            "variant: what shoppers outside the holdout get from now on."
         )
-        changes.append(f"Without promote, slot {slot.key} goes back to serving {default}.")
+        changes.append(
+            f"Promote does not change the baseline {baseline} (what the {holdout} global holdout is served "
+            f"and what program uplift compares against) nor the fallback {fallback}."
+        )
+        changes.append(f"Without promote, slot {slot.key} goes back to serving its default {default}.")
+    if step != "conclude":
+        changes.append(f"The {holdout} global holdout keeps being served the baseline {baseline}.")
     return changes
 
 
@@ -102,7 +124,10 @@ class LifecycleAdminMixin:
 
     def lifecycle_view(self, request, object_id: str, step: str):
         experiment = get_object_or_404(
-            Experiment.objects.select_related("slot__default_variant", "slot__baseline_variant"), pk=object_id
+            Experiment.objects.select_related(
+                "slot__default_variant", "slot__baseline_variant", "slot__fallback_variant"
+            ),
+            pk=object_id,
         )
         if step not in STEPS:
             raise PermissionDenied(f"Unknown lifecycle step {step!r}.")

@@ -289,8 +289,39 @@ class ProgramMetricsSerializer(serializers.Serializer):
     revenue_per_session = ValueMetricSerializer(help_text="Attributed revenue per session.")
 
 
+class SlotBaselineSerializer(serializers.Serializer):
+    slot = serializers.CharField(help_text="Slot key.")
+    variant = serializers.CharField(
+        allow_null=True, help_text="The slot's baseline variant; null = none set, the holdout gets no items."
+    )
+
+
+class BaselineChangeSerializer(serializers.Serializer):
+    slot = serializers.CharField(help_text="Slot key.")
+    # "from" is a Python keyword, so these two are declared by name below.
+    to = serializers.CharField(allow_null=True, help_text="The new baseline variant.")
+    at = serializers.DateTimeField(help_text="When the baseline changed.")
+    by = serializers.CharField(allow_null=True, help_text="Who changed it.")
+    reason = serializers.CharField(allow_null=True, help_text="The reason given.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(
+            allow_null=True, help_text="The baseline before; null = the slot had none."
+        )
+        return fields
+
+
 class ProgramReportSerializer(serializers.Serializer):
     holdout_share = serializers.FloatField(help_text="Share of shoppers in the global holdout.")
+    baselines = SlotBaselineSerializer(
+        many=True, help_text="Per slot, the baseline variant the holdout is always served."
+    )
+    baseline_changes = BaselineChangeSerializer(
+        many=True,
+        help_text="Baseline changes since the oldest exposure the report reads: the holdout figures "
+        "mix the old and new baseline of those slots.",
+    )
     decisions = GroupCountsSerializer(help_text="Logged decisions per group.")
     default_serving_decisions = serializers.IntegerField(
         help_text="Program decisions served outside any experiment."

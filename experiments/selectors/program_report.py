@@ -1,20 +1,28 @@
 """The whole program against the global holdout: CTR, conversion, AOV and revenue per session.
 
-Exposure rows split into the holdout (``holdout=True``: the legacy baseline on every slot) and the
-program (everything else: running experiments and default serving). Holdout is per shopper, so a
-session is all-holdout or all-program. CTR is per decision (Beta posteriors, Monte Carlo uplift);
-conversion is sessions with a purchase; AOV (revenue per purchasing session) and revenue per session
-get a percentile bootstrap over sessions. Revenue is what the attribution credited to decisions.
+Exposure rows split into the holdout (``holdout=True``: each slot's baseline, whatever has been
+promoted since) and the program (everything else: running experiments and default serving).
+Holdout is per shopper, so a session is all-holdout or all-program. CTR is per decision (Beta
+posteriors, Monte Carlo uplift); conversion is sessions with a purchase; AOV (revenue per
+purchasing session) and revenue per session get a percentile bootstrap over sessions. Revenue is
+what the attribution credited to decisions.
+
+Exposures do not record the variant, so a baseline changed (``slot_baseline_change``) while the
+report's data was logged mixes two baselines in the holdout: decision counts and CTR read every
+exposure ever logged, so they mix for good; the session metrics read the most recent
+``SESSION_MAX_ROWS`` exposures, so they mix until that many have been logged after the change.
+The report lists each slot's baseline and every baseline change since its oldest exposure.
 """
 
 from collections import defaultdict
 
 import numpy as np
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 
 from bandits import BanditError, BetaBernoulli
 from bandits.uplift import uplift_vs_control
 from experiments.models import Exposure, ProgramSettings
+from experiments.selectors.slot_roles import baseline_changes, slot_baselines
 
 PROGRAM_DRAWS = 50_000
 BOOTSTRAP_RESAMPLES = 500
@@ -86,6 +94,7 @@ def program_report_build() -> dict:
         program_decisions=Count("id", filter=Q(holdout=False)),
         program_clicks=Count("id", filter=Q(holdout=False, clicked=True)),
         default_decisions=Count("id", filter=Q(holdout=False, experiment_id__isnull=True)),
+        oldest=Min("served_at"),
     )
     sessions = _sessions()
     arrays = {g: {k: np.array(v, dtype=float) for k, v in sessions[g].items()} for g in GROUPS}
@@ -94,6 +103,10 @@ def program_report_build() -> dict:
     order_values = {g: arrays[g]["revenue"][arrays[g]["purchased"] > 0] for g in GROUPS}
     return {
         "holdout_share": ProgramSettings.load().holdout_share,
+        "baselines": slot_baselines(),
+        "baseline_changes": [c.as_dict() for c in baseline_changes(since=counts["oldest"])]
+        if counts["oldest"] is not None
+        else [],
         "decisions": {"holdout": counts["holdout_decisions"], "program": counts["program_decisions"]},
         "default_serving_decisions": counts["default_decisions"],
         "sessions": dict(zip(GROUPS, n_sessions, strict=True)),

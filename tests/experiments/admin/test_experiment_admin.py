@@ -180,5 +180,5 @@ def test_experiment_pages_show_the_traffic_left_after_the_holdout(merchandiser):
     experiment = Experiment.objects.get(key="pdp-similar-test")
     experiment_pause(experiment=experiment)
     page = merchandiser.get(f"/admin/experiments/experiment/{experiment.pk}/change/").content.decode()
-    assert "keeps 5% of shoppers on the legacy baseline; the experiment gets 95%" in page
+    assert "keeps 5% of shoppers on the slot's baseline pdp_similar-legacy; the experiment gets 95%" in page
     assert "50.0% of this slot's traffic → 47.5% of all shoppers" in page
