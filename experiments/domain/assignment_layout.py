@@ -82,6 +82,17 @@ def layout_is_valid(layout: object, arm_ids: Sequence[int]) -> bool:
     return start == TICKS
 
 
+def layout_current(layout: object, arm_ids: Sequence[int], weights: Sequence[float]) -> Layout:
+    """The stored layout if it fits these arms, else their contiguous layout of ``weights``.
+
+    Experiments started before layouts were kept have an empty one: they are read as the arms side
+    by side in their current weights, which is where their next move starts from.
+    """
+    if layout_is_valid(layout, arm_ids):
+        return layout  # type: ignore[return-value]
+    return layout_contiguous(arm_ids, ticks_quantise(weights))
+
+
 def _trims(pieces: list[list], releasing: dict[int, int], growing: set[int]) -> tuple[list[int], list[int]]:
     """Ticks to free at the left and right end of each piece, ``releasing[arm]`` per shrinking arm.
 
