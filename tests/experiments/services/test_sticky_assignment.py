@@ -6,7 +6,7 @@ import pytest
 
 from experiments.models import Arm, Experiment
 from experiments.services.allocations import allocations_recompute
-from experiments.services.experiments import ExperimentError, experiment_rerandomize
+from experiments.services.experiments import ExperimentError
 from tests.experiments.sticky_helpers import arm_keys, experiment_replace, posteriors_grow, state_now
 
 UNITS = 10_000
@@ -86,6 +86,8 @@ def test_a_session_unit_ignores_the_user_id(storefront):
 
 @pytest.mark.django_db
 def test_re_randomizing_draws_every_unit_again_and_is_audited(storefront, django_user_model):
+    from experiments.services.experiments import experiment_rerandomize
+
     experiment = experiment_replace(key="sticky-redraw", fixed=[0.6, 0.3, 0.1])
     user = django_user_model.objects.create_user("rita")
     units = [(f"s-{i}", None) for i in range(UNITS)]
@@ -109,6 +111,8 @@ def test_re_randomizing_draws_every_unit_again_and_is_audited(storefront, django
 
 @pytest.mark.django_db
 def test_only_a_running_or_paused_experiment_can_be_re_randomized(storefront):
+    from experiments.services.experiments import experiment_rerandomize
+
     experiment = Experiment.objects.get(key="pdp-similar-test")
     experiment_replace(key="sticky-next", fixed=[0.5, 0.5])
     with pytest.raises(ExperimentError) as caught:
