@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.utils import update_change_reason
 
-from experiments.domain.fixed_split import fixed_split_weights
+from experiments.domain.fixed_split import start_weights
 from experiments.models import Experiment, ProgramSettings
 from experiments.models.experiments import Status
 from experiments.selectors.admin_overview import leading_arm
@@ -42,8 +42,7 @@ def _split_words(experiment: Experiment, *, at_start: bool) -> list[str]:
     arms = list(experiment.arms.select_related("variant").order_by("key"))
     shares = [a.weight for a in arms]
     if at_start:
-        fixed = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
-        shares = fixed if fixed is not None else [1.0 / len(arms)] * len(arms)
+        shares = start_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
     return [
         f"Arm {arm.key} ({arm.variant.key}) gets {share:.1%} of the experiment's traffic, "
         f"{share * (1 - holdout):.1%} of all shoppers after the {holdout:.0%} global holdout."

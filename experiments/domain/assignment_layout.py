@@ -33,8 +33,9 @@ def ticks_quantise(weights: Sequence[float], *, total: int = TICKS) -> list[int]
     clean = [float(w) if math.isfinite(w) and w > 0 else 0.0 for w in weights]
     if sum(clean) <= 0:
         clean = [1.0] * len(clean)
-    scale = total / sum(clean)
-    exact = [w * scale for w in clean]
+    weight_sum = sum(clean)
+    # Divide before scaling: total / weight_sum overflows to inf for subnormal weights.
+    exact = [w / weight_sum * total for w in clean]
     ticks = [min(int(math.floor(e)), total) for e in exact]
     rest = total - sum(ticks)
     order = sorted((i for i in range(len(ticks)) if clean[i] > 0), key=lambda i: (ticks[i] - exact[i], i))

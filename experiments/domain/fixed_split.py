@@ -62,3 +62,9 @@ def fixed_split_weights(*, policy: str, fixed_weights: Sequence[float | None]) -
     if total <= 0:
         return [1.0 / n_arms] * n_arms
     return [float(w) / total for w in fixed_weights]  # type: ignore[arg-type]
+
+
+def start_weights(*, policy: str, fixed_weights: Sequence[float | None]) -> list[float]:
+    """The weights an experiment starts with: a fixed split as served, else an even split."""
+    fixed = fixed_split_weights(policy=policy, fixed_weights=fixed_weights)
+    return fixed if fixed is not None else [1.0 / len(fixed_weights)] * len(fixed_weights)

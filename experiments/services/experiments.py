@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from experiments.domain.assignment_layout import layout_current, layout_measures
-from experiments.domain.fixed_split import fixed_split_problem, fixed_split_weights
+from experiments.domain.fixed_split import fixed_split_problem, start_weights
 from experiments.models import Arm, Experiment, Posterior, Slot, Variant
 from experiments.models.experiments import Policy, Status, salt_new
 from experiments.serving.state import serving_version_bump
@@ -71,8 +71,7 @@ def _lock(experiment: Experiment) -> Experiment:
 
 def _initial_weights(experiment: Experiment, arms: list[Arm]) -> None:
     """A fixed split as set, else an even split; the arms side by side in the hash space."""
-    fixed = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
-    weights = fixed if fixed is not None else [1.0 / len(arms)] * len(arms)
+    weights = start_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
     arm_weights_apply(experiment=experiment, arms=arms, weights=weights, contiguous=True)
 
 

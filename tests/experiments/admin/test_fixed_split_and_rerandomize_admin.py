@@ -64,6 +64,8 @@ def test_starting_a_fixed_split_from_the_admin_says_and_serves_the_split(merchan
     response = merchandiser.post(ADD_URL, _add_form("fixed", ("0.9", "0.1")))
     assert response.status_code == 302
     draft = Experiment.objects.get(key="pdp-similar-split")
+    change_page = merchandiser.get(f"/admin/experiments/experiment/{draft.pk}/change/").content.decode()
+    assert "A (pdp_similar-legacy): 90.0% of this slot" in change_page  # the split it will start with
     url = f"/admin/experiments/experiment/{draft.pk}/lifecycle/start/"
     page = merchandiser.get(url).content.decode()
     assert "Arm A (pdp_similar-legacy) gets 90.0% of the experiment&#x27;s traffic" in page

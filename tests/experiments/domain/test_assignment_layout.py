@@ -1,7 +1,7 @@
 """The hash-space layout: exact measures per arm, and moves of exactly the total variation distance."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from experiments.domain.assignment_layout import (
@@ -44,6 +44,7 @@ def test_it_quantises_weights_to_ticks_that_sum_exactly():
     assert ticks == [3_865_470_566, 429_496_730]
     assert ticks_quantise([0.0, 1.0, 0.0]) == [0, TICKS, 0]
     assert ticks_quantise([0.0, 0.0]) == [TICKS // 2, TICKS // 2]
+    assert ticks_quantise([5e-324, 5e-324]) == [TICKS // 2, TICKS // 2]  # no overflow to inf
     assert sum(ticks_quantise([1 / 3] * 3)) == TICKS
 
 
@@ -69,6 +70,7 @@ weights = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=2, max_size
 
 
 @settings(max_examples=300, deadline=None)
+@example(first=[5e-324, 0.0], moves=[[0.0, 5e-324, 0, 0, 0, 0]])
 @given(first=weights, moves=st.lists(st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6), max_size=8))
 def test_every_move_gives_each_arm_its_ticks_and_moves_exactly_the_total_variation(first, moves):
     arm_ids = [100 + i for i in range(len(first))]
