@@ -51,12 +51,17 @@ def _split_words(experiment: Experiment, *, at_start: bool) -> list[str]:
 
 
 def _rerandomize_words(experiment: Experiment) -> list[str]:
+    redrawn = (
+        "Each request is drawn on its own already (request units), so only the salt changes."
+        if experiment.randomization_unit == "request"
+        else f"Every {experiment.randomization_unit} unit is drawn again with a new salt: about "
+        f"{1 - sum(a.weight**2 for a in experiment.arms.all()):.0%} of them change arm, including "
+        "shoppers who have already seen an arm."
+    )
     return [
         f"Status stays {experiment.status}; the arms keep their current weights:",
         *_split_words(experiment, at_start=False),
-        f"Every {experiment.randomization_unit} unit is drawn again with a new salt: about "
-        f"{1 - sum(a.weight**2 for a in experiment.arms.all()):.0%} of them change arm, including "
-        "shoppers who have already seen an arm.",
+        redrawn,
         "Reports then mix exposures from before and after: shoppers who saw one arm may now see "
         "another, which blurs the difference between arms. Prefer a new experiment unless the "
         "assignment itself is suspect.",
