@@ -118,3 +118,34 @@ def test_only_a_running_or_paused_experiment_can_be_re_randomized(storefront):
     with pytest.raises(ExperimentError) as caught:
         experiment_rerandomize(experiment=experiment, user=None)
     assert caught.value.code == "not_rerandomizable"
+
+
+@pytest.mark.django_db
+def test_an_experiment_started_without_a_layout_moves_from_its_contiguous_split(storefront):
+    experiment = experiment_replace(key="sticky-legacy", fixed=[0.5, 0.5, 0.0])
+    Experiment.objects.filter(pk=experiment.pk).update(assignment_layout=[])  # started before layouts
+    units = [(f"s-{i}", None) for i in range(UNITS)]
+    before = arm_keys(state_now(), units)
+    _fixed_weights_set(experiment, [0.0, 0.5, 0.5])
+    allocations_recompute(experiment_ids=[experiment.id])
+    assert abs(_changed_share(before, arm_keys(state_now(), units)) - 0.5) <= 3 * math.sqrt(0.25 / UNITS)
+
+
+@pytest.mark.django_db
+def test_the_logged_propensity_is_the_arm_s_exact_share_of_the_hash_space(storefront):
+    from experiments.domain.assignment_layout import TICKS, layout_measures
+    from experiments.services.assignments import AssignmentInput, _pick
+
+    experiment = experiment_replace(
+        key="sticky-propensity", fixed=[None, None], policy="thompson", burn_in=0, exploration_floor=0.1
+    )
+    posteriors_grow(experiment, trials=3_000, rates=[0.02, 0.025])
+    allocations_recompute(experiment_ids=[experiment.id])
+    experiment.refresh_from_db()
+    measures = layout_measures(experiment.assignment_layout)
+    slot = state_now().slots["pdp_similar"]
+    for n in range(200):
+        data = AssignmentInput(f"s-{n}", None, ("pdp_similar",), "product", None, (), None, None)
+        pick = _pick(slot, data, False, "nonce")
+        assert pick.propensity == measures[pick.arm_id] / TICKS
+        assert pick.propensity == Arm.objects.get(pk=pick.arm_id).weight
