@@ -86,7 +86,7 @@ class ArmFormSet(forms.BaseInlineFormSet):
         if experiment.slot_id is None:
             return
         try:
-            experiment_validate_arms(slot=experiment.slot, arms=self.arm_specs())
+            experiment_validate_arms(slot=experiment.slot, policy=experiment.policy, arms=self.arm_specs())
         except ExperimentError as exc:
             raise ValidationError(exc.messages, code=exc.code) from exc
 

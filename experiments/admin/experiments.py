@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from experiments.domain.fixed_split import start_weights
 from experiments.models import Arm, Experiment, ProgramSettings
 from experiments.models.experiments import Status
 from experiments.services.experiments import ExperimentError, experiment_create
@@ -79,13 +80,16 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
         if experiment.pk is None:
             return "-"
         holdout = ProgramSettings.load().holdout_share
-        arms = experiment.arms.select_related("variant").order_by("key")
+        arms = list(experiment.arms.select_related("variant").order_by("key"))
+        shares = [a.weight for a in arms]
+        if experiment.status == Status.DRAFT:  # what it will start with
+            shares = start_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
         rows = format_html_join(
             "",
             "<li>{}: {} of this slot's traffic → {} of all shoppers</li>",
             (
-                (f"{a.key} ({a.variant.key})", f"{a.weight:.1%}", f"{a.weight * (1 - holdout):.1%}")
-                for a in arms
+                (f"{a.key} ({a.variant.key})", f"{w:.1%}", f"{w * (1 - holdout):.1%}")
+                for a, w in zip(arms, shares, strict=True)
             ),
         )
         baseline = experiment.slot.baseline_variant

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.utils import update_change_reason
 
+from experiments.domain.fixed_split import start_weights
 from experiments.models import Experiment, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.selectors.admin_overview import leading_arm
@@ -18,6 +19,7 @@ from experiments.services.experiments import (
     ExperimentError,
     experiment_conclude,
     experiment_pause,
+    experiment_rerandomize,
     experiment_resume,
     experiment_start,
 )
@@ -29,25 +31,42 @@ STEPS = {
     "pause": (Status.RUNNING,),
     "resume": (Status.PAUSED,),
     "conclude": (Status.RUNNING, Status.PAUSED),
+    "rerandomize": (Status.RUNNING, Status.PAUSED),
 }
 
 
-def _split_words(experiment: Experiment, *, even: bool) -> list[str]:
+def _split_words(experiment: Experiment, *, at_start: bool) -> list[str]:
+    """Each arm's share: at start a fixed split as set or an even one (the rule of ``fixed_split``),
+    later the arm's current weight."""
     holdout = ProgramSettings.load().holdout_share
     arms = list(experiment.arms.select_related("variant").order_by("key"))
-    lines = []
-    for arm in arms:
-        if even:
-            share = 1.0 / len(arms)
-            if experiment.policy == "fixed" and all(a.fixed_weight is not None for a in arms):
-                share = arm.fixed_weight / (sum(a.fixed_weight for a in arms) or 1.0)
-        else:
-            share = arm.weight
-        lines.append(
-            f"Arm {arm.key} ({arm.variant.key}) gets {share:.1%} of the experiment's traffic, "
-            f"{share * (1 - holdout):.1%} of all shoppers after the {holdout:.0%} global holdout."
-        )
-    return lines
+    shares = [a.weight for a in arms]
+    if at_start:
+        shares = start_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
+    return [
+        f"Arm {arm.key} ({arm.variant.key}) gets {share:.1%} of the experiment's traffic, "
+        f"{share * (1 - holdout):.1%} of all shoppers after the {holdout:.0%} global holdout."
+        for arm, share in zip(arms, shares, strict=True)
+    ]
+
+
+def _rerandomize_words(experiment: Experiment) -> list[str]:
+    redrawn = (
+        "Each request is drawn on its own already (request units), so only the salt changes."
+        if experiment.randomization_unit == "request"
+        else f"Every {experiment.randomization_unit} unit is drawn again with a new salt: about "
+        f"{1 - sum(a.weight**2 for a in experiment.arms.all()):.0%} of them change arm, including "
+        "shoppers who have already seen an arm."
+    )
+    return [
+        f"Status stays {experiment.status}; the arms keep their current weights:",
+        *_split_words(experiment, at_start=False),
+        redrawn,
+        "Reports then mix exposures from before and after: shoppers who saw one arm may now see "
+        "another, which blurs the difference between arms. Prefer a new experiment unless the "
+        "assignment itself is suspect.",
+        "The change is recorded in the experiment's history with your name.",
+    ]
 
 
 def _role_words(slot: Slot) -> tuple[str, str, str]:
@@ -60,6 +79,8 @@ def _role_words(slot: Slot) -> tuple[str, str, str]:
 
 def step_changes(step: str, experiment: Experiment) -> list[str]:
     """What the step will change, in words, for the confirmation page."""
+    if step == "rerandomize":
+        return _rerandomize_words(experiment)
     slot = experiment.slot
     baseline, default, fallback = _role_words(slot)
     holdout = f"{ProgramSettings.load().holdout_share:.0%}"
@@ -70,7 +91,7 @@ def step_changes(step: str, experiment: Experiment) -> list[str]:
             f"Slot {slot.key} stops serving its default variant {default} outside the holdout and splits "
             "that traffic:"
         )
-        changes += _split_words(experiment, even=True)
+        changes += _split_words(experiment, at_start=True)
     elif step == "pause":
         changes.append(
             f"Slot {slot.key} serves its default variant {default} to everyone outside the holdout until "
@@ -78,7 +99,7 @@ def step_changes(step: str, experiment: Experiment) -> list[str]:
         )
     elif step == "resume":
         changes.append(f"Slot {slot.key} returns to the experiment's current weights:")
-        changes += _split_words(experiment, even=False)
+        changes += _split_words(experiment, at_start=False)
     else:
         changes[0] = f"Status: {experiment.status} → concluded; the winner you pick is recorded."
         changes.append(
@@ -98,7 +119,7 @@ def step_changes(step: str, experiment: Experiment) -> list[str]:
 class LifecycleAdminMixin:
     """Adds /<id>/lifecycle/<step>/ views and changelist actions that lead to them."""
 
-    actions = ("action_start", "action_pause", "action_resume", "action_conclude")
+    actions = ("action_start", "action_pause", "action_resume", "action_conclude", "action_rerandomize")
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.lifecycle_view)
@@ -114,6 +135,8 @@ class LifecycleAdminMixin:
             done = experiment_pause(experiment=experiment)
         elif step == "resume":
             done = experiment_resume(experiment=experiment)
+        elif step == "rerandomize":
+            return experiment_rerandomize(experiment=experiment, user=request.user)  # audits itself
         else:
             winner, promote = form.cleaned_data["winner"], form.cleaned_data["promote"]
             done = experiment_conclude(experiment=experiment, winner=winner, promote=promote)
@@ -183,6 +206,9 @@ class LifecycleAdminMixin:
     def action_conclude(self, request, queryset):
         return self._single(request, queryset, "conclude")
 
+    def action_rerandomize(self, request, queryset):
+        return self._single(request, queryset, "rerandomize")
+
     action_start.short_description = "Start the selected experiment…"
     action_start.allowed_permissions = ("change",)
     action_pause.short_description = "Pause the selected experiment…"
@@ -191,3 +217,5 @@ class LifecycleAdminMixin:
     action_resume.allowed_permissions = ("change",)
     action_conclude.short_description = "Conclude the selected experiment…"
     action_conclude.allowed_permissions = ("change",)
+    action_rerandomize.short_description = "Re-randomize the selected experiment's units…"
+    action_rerandomize.allowed_permissions = ("change",)

@@ -14,6 +14,7 @@ from bandits.epochs import epoch_estimates
 from bandits.guardrails import guardrails_check
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
+from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
 from experiments.services.guardrail_rules import guardrail_rule_problem
 from experiments.services.reward_models import SUCCESS_FIELD, arm_stats, posterior_build
@@ -175,9 +176,9 @@ def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray]:
 
 def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
     """For fixed splits: the sample-ratio check and the always-valid (mSPRT) interval of each arm."""
-    if experiment.policy != "fixed":
+    intended = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
+    if intended is None:
         return None
-    intended = [a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms]
     section: dict = {"srm": None, "sequential": []}
     try:
         srm = sample_ratio_check(stats.trials, intended)
@@ -186,7 +187,7 @@ def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
             "mismatch": srm.mismatch,
             "alpha": srm.alpha,
             "observed_share": [float(x) for x in srm.observed_share],
-            "intended_share": [w / sum(intended) for w in intended],
+            "intended_share": intended,
         }
     except BanditError as exc:
         section["srm_note"] = str(exc)

@@ -7,10 +7,12 @@ from django.conf import settings
 from django.db import transaction
 
 from bandits import allocation_weights, expected_loss, prob_best, stopping_state
+from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
 from experiments.serving.state import serving_version_bump
 
+from .arm_weights import arm_weights_apply
 from .auto_conclude import experiment_auto_conclude_if_due
 from .control_uplift import control_position, uplift_rows
 from .reward_models import arm_stats, arm_stats_discounted, posterior_build
@@ -51,6 +53,23 @@ def _snapshot_arms(arms, observed, decided, weights, pbest, loss, uplift) -> lis
     return rows
 
 
+def _weights_decide(experiment: Experiment, arms: list, post, stats, seed: int) -> np.ndarray:
+    """The policy's weights, one per arm: a fixed split exactly as set (burn-in and the exploration
+    floor are bandit mechanics), else the bandit's from the posteriors with burn-in and floor."""
+    fixed = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
+    if fixed is not None:
+        return np.array(fixed, dtype=np.float64)
+    return allocation_weights(
+        post,
+        experiment.policy,
+        floor=experiment.exploration_floor,
+        burn_in=experiment.burn_in,
+        trials=stats.trials,
+        draws=settings.ALLOCATION_DRAWS,
+        seed=seed,
+    )
+
+
 def allocation_recompute(*, experiment: Experiment) -> int:
     """Recompute one running experiment's weights. Expects a row lock on ``experiment``."""
     arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
@@ -63,21 +82,11 @@ def allocation_recompute(*, experiment: Experiment) -> int:
         stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
     )
     seed = _seed(experiment)
-    fixed = None
-    if experiment.policy == "fixed":
-        fixed = np.array(
-            [a.fixed_weight if a.fixed_weight is not None else 1.0 for a in arms], dtype=np.float64
-        )
-    weights = allocation_weights(
-        post,
-        experiment.policy,
-        floor=experiment.exploration_floor,
-        burn_in=experiment.burn_in,
-        trials=stats.trials,
-        fixed_weights=fixed,
-        draws=settings.ALLOCATION_DRAWS,
-        seed=seed,
-    )
+    weights = _weights_decide(experiment, arms, post, stats, seed)
+    # Every step that changes the final weights goes before this line: it publishes them.
+    weights = arm_weights_apply(experiment=experiment, arms=arms, weights=weights)
+    experiment.allocation_version += 1
+    experiment.save(update_fields=["allocation_version", "assignment_layout"])
     pbest = prob_best(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
     loss = expected_loss(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
     stopping = stopping_state(
@@ -89,11 +98,6 @@ def allocation_recompute(*, experiment: Experiment) -> int:
         draws=settings.ALLOCATION_DRAWS,
         seed=seed,
     )
-    for arm, weight in zip(arms, weights, strict=True):
-        arm.weight = float(weight)
-    type(arms[0]).objects.bulk_update(arms, ["weight"])
-    experiment.allocation_version += 1
-    experiment.save(update_fields=["allocation_version"])
     winner = arms[stopping.winner].key if stopping.winner is not None else None
     uplift = uplift_rows(post, control=control_position(arms), draws=settings.ALLOCATION_DRAWS, seed=seed)
     snapshot = PosteriorSnapshot.objects.create(

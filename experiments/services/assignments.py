@@ -17,7 +17,7 @@ from experiments.serving.decision_tokens import (
     session_hash,
     token_sign,
 )
-from experiments.serving.hashing import arm_index_pick, unit_uniform
+from experiments.serving.hashing import segment_index_pick, unit_tick, unit_uniform
 from experiments.serving.model_store import catalog_current, model_for
 from experiments.serving.session_store import signals_read
 from experiments.serving.state import ServingState, SlotState, VariantState
@@ -87,8 +87,9 @@ def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonc
         unit = data.session_id
     else:
         unit = request_nonce
-    u = unit_uniform(unit, experiment.key, experiment.allocation_version)
-    arm = experiment.arms[arm_index_pick(u, experiment.cumulative)]
+    # The salt, not the allocation version: a unit keeps its hash position while the weights move.
+    segment = segment_index_pick(unit_tick(unit, experiment.key, experiment.salt), experiment.segment_ends)
+    arm = experiment.arms[experiment.segment_arms[segment]]
     return _Pick(
         arm.variant, experiment.id, experiment.key, arm.id, experiment.allocation_version, arm.weight
     )

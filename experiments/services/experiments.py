@@ -2,13 +2,18 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from experiments.domain.assignment_layout import layout_current, layout_measures
+from experiments.domain.fixed_split import fixed_split_problem, start_weights
 from experiments.models import Arm, Experiment, Posterior, Slot, Variant
-from experiments.models.experiments import Status
+from experiments.models.experiments import Policy, Status, salt_new
 from experiments.serving.state import serving_version_bump
+
+from .arm_weights import arm_weights_apply
 
 
 class ExperimentError(ValidationError):
@@ -23,7 +28,8 @@ class ArmSpec:
     fixed_weight: float | None = None
 
 
-def experiment_validate_arms(*, slot: Slot, arms: list[ArmSpec] | list[Arm]) -> None:
+def experiment_validate_arms(*, slot: Slot, policy: str, arms: list[ArmSpec] | list[Arm]) -> None:
+    """Raise ``ExperimentError`` (stable ``code``, a sentence for the admin) for arms that cannot run."""
     if len(arms) < 2:
         raise ExperimentError("An experiment needs at least two arms.", code="too_few_arms")
     if sum(1 for a in arms if a.is_control) != 1:
@@ -35,11 +41,15 @@ def experiment_validate_arms(*, slot: Slot, arms: list[ArmSpec] | list[Arm]) -> 
         )
     if len({a.variant.id for a in arms}) != len(arms):
         raise ExperimentError("Each arm must serve a different variant.", code="duplicate_variant")
+    problem = fixed_split_problem(policy=policy, fixed_weights=[a.fixed_weight for a in arms])
+    if problem is not None:
+        code, message = problem
+        raise ExperimentError(message, code=code)
 
 
 def experiment_create(*, key: str, slot: Slot, arms: list[ArmSpec], **config) -> Experiment:
     """Create a draft experiment with its arms."""
-    experiment_validate_arms(slot=slot, arms=arms)
+    experiment_validate_arms(slot=slot, policy=config.get("policy", Policy.THOMPSON), arms=arms)
     with transaction.atomic():
         experiment = Experiment(key=key, slot=slot, status=Status.DRAFT, **config)
         experiment.full_clean()
@@ -60,14 +70,9 @@ def _lock(experiment: Experiment) -> Experiment:
 
 
 def _initial_weights(experiment: Experiment, arms: list[Arm]) -> None:
-    if experiment.policy == "fixed" and all(a.fixed_weight is not None for a in arms):
-        total = sum(a.fixed_weight for a in arms) or 1.0
-        for arm in arms:
-            arm.weight = arm.fixed_weight / total
-    else:
-        for arm in arms:
-            arm.weight = 1.0 / len(arms)
-    Arm.objects.bulk_update(arms, ["weight"])
+    """A fixed split as set, else an even split; the arms side by side in the hash space."""
+    weights = start_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
+    arm_weights_apply(experiment=experiment, arms=arms, weights=weights, contiguous=True)
 
 
 def experiment_start(*, experiment: Experiment) -> Experiment:
@@ -79,7 +84,7 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
                 f"Only a draft can start; this one is {experiment.status}.", code="not_draft"
             )
         arms = list(experiment.arms.select_related("variant").order_by("key"))
-        experiment_validate_arms(slot=experiment.slot, arms=arms)
+        experiment_validate_arms(slot=experiment.slot, policy=experiment.policy, arms=arms)
         other = Experiment.objects.filter(slot=experiment.slot, status=Status.RUNNING).exclude(
             pk=experiment.pk
         )
@@ -122,6 +127,36 @@ def experiment_resume(*, experiment: Experiment) -> Experiment:
         if Experiment.objects.filter(slot=experiment.slot, status=Status.RUNNING).exists():
             raise ExperimentError("Another experiment runs on this slot now.", code="slot_busy")
         experiment.status = Status.RUNNING
+        experiment.save()
+        serving_version_bump()
+    return experiment
+
+
+def experiment_rerandomize(*, experiment: Experiment, user: AbstractBaseUser | None) -> Experiment:
+    """Draw every unit of a running or paused experiment again: a new salt, the arms side by side
+    with their current weights, a new allocation version; audited with who did it.
+
+    Units change arm (about ``1 - sum(weight**2)`` of them), so exposures before and after mix in
+    the report; the posteriors are kept.
+    """
+    with transaction.atomic():
+        experiment = _lock(experiment)
+        if experiment.status not in (Status.RUNNING, Status.PAUSED):
+            raise ExperimentError(
+                "Only a running or paused experiment can be re-randomized.", code="not_rerandomizable"
+            )
+        arms = list(experiment.arms.order_by("key"))
+        # Current weights as served (the layout's shares), so the split itself does not move.
+        current = layout_measures(
+            layout_current(experiment.assignment_layout, [a.id for a in arms], [a.weight for a in arms])
+        )
+        weights = [current.get(a.id, 0) for a in arms]
+        experiment.salt = salt_new()
+        arm_weights_apply(experiment=experiment, arms=arms, weights=weights, contiguous=True)
+        experiment.allocation_version += 1
+        experiment._history_user = user
+        name = user.get_username() if user is not None else "the system"
+        experiment._change_reason = f"Re-randomized by {name}: new salt, every unit drawn again"[:100]
         experiment.save()
         serving_version_bump()
     return experiment

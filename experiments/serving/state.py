@@ -14,12 +14,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
+from experiments.domain.assignment_layout import TICKS, layout_current, layout_measures
 from experiments.models import Experiment, ProgramSettings, Slot, Variant
 from experiments.models.experiments import Status
 
@@ -48,12 +48,18 @@ class ArmState:
 
 @dataclass(frozen=True, slots=True)
 class ExperimentState:
+    """A running experiment as serving needs it: segment ``i`` of the layout covers the hash ticks
+    up to ``segment_ends[i]`` and serves ``arms[segment_arms[i]]``; each arm's ``weight`` is its
+    exact share of the ticks."""
+
     id: int
     key: str
     unit: str
     allocation_version: int
     arms: tuple[ArmState, ...]
-    cumulative: np.ndarray
+    salt: str
+    segment_ends: list[int]
+    segment_arms: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +96,21 @@ def _experiment_state(experiment: Experiment) -> ExperimentState | None:
     arms = [a for a in experiment.arms.all()]
     if len(arms) < 2:
         return None
-    weights = np.array([max(a.weight, 0.0) for a in arms], dtype=np.float64)
-    if not np.isfinite(weights).all() or weights.sum() <= 0:
-        weights = np.full(len(arms), 1.0 / len(arms))
-    weights = weights / weights.sum()
+    layout = layout_current(experiment.assignment_layout, [a.id for a in arms], [a.weight for a in arms])
+    measures = layout_measures(layout)
+    position = {a.id: i for i, a in enumerate(arms)}
     arm_states = tuple(
-        ArmState(a.id, a.key, _variant_state(a.variant), float(w)) for a, w in zip(arms, weights, strict=True)
+        ArmState(a.id, a.key, _variant_state(a.variant), measures.get(a.id, 0) / TICKS) for a in arms
     )
-    cumulative = np.cumsum(weights)
-    cumulative[-1] = 1.0
     return ExperimentState(
         experiment.id,
         experiment.key,
         experiment.randomization_unit,
         experiment.allocation_version,
         arm_states,
-        cumulative,
+        experiment.salt,
+        [end for end, _ in layout],
+        tuple(position[arm_id] for _, arm_id in layout),
     )
 
 
