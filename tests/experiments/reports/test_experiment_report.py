@@ -199,3 +199,18 @@ def test_guardrail_rules_the_report_cannot_check_are_listed_with_the_reason(anal
     assert "breach probability is in [0.5, 1)" in guardrails[1]["note"]
     assert "metric is one of click, add_to_cart, purchase, revenue" in guardrails[2]["note"]
     assert "relative drop in [0, 1)" in guardrails[3]["note"]
+
+
+@pytest.mark.django_db
+def test_the_report_names_the_breached_arm_its_metric_and_since_when(analyst, similar):
+    b = similar.arms.get(key="B")
+    report = analyst.get("/api/v1/experiments/pdp-similar-test/report").json()
+    a_row, b_row = report["arms"]
+    assert a_row["guardrail_breach"] is None
+    assert b_row["guardrail_breach"]["metric"] == "click"
+    assert b_row["guardrail_breach"]["since"] == b.guardrail_breached_at.isoformat()
+    assert b_row["guardrail_breach"]["allocation_version"] == similar.allocation_version
+    page = analyst.get("/reports/experiments/pdp-similar-test/").content.decode()
+    since = b.guardrail_breached_at.strftime("%Y-%m-%d %H:%M")
+    assert f"Guardrail breached: arm B on click\n  since {since} UTC" in page
+    assert "held at the exploration floor" in page
