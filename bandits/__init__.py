@@ -15,7 +15,7 @@ from bandits.exact import (
     prob_best_exact,
     prob_best_exact_two,
 )
-from bandits.guardrails import GuardrailCheck, guardrail_check, guardrails_check
+from bandits.guardrails import GuardrailCheck, guardrail_check, guardrail_hold, guardrails_check
 from bandits.nonstationary import discounted_stats, windowed_stats
 from bandits.posteriors import BetaBernoulli, Posterior
 from bandits.revenue import LogNormalPrior, OrderValuePosterior, RevenuePosterior
@@ -46,6 +46,7 @@ __all__ = [
     "expected_loss_exact",
     "expected_loss_exact_two",
     "guardrail_check",
+    "guardrail_hold",
     "guardrails_check",
     "msprt_two_proportions",
     "ope",

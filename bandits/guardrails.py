@@ -88,18 +88,28 @@ def guardrails_check(
     control: int = 0,
     relative: bool = True,
     lower_is_better: frozenset[str] = frozenset(),
-    breach_probability: float = 0.95,
+    breach_probability: float | Mapping[str, float] = 0.95,
     draws: int = DEFAULT_GUARDRAIL_DRAWS,
     seed: int | None = None,
 ) -> dict[str, GuardrailCheck]:
     """Every guardrail metric at once: {metric: posterior} with {metric: tolerance}.
 
-    lower_is_better: metrics where an increase is harm (e.g. return rate). One child random stream
-    per metric, so adding a metric does not change the others' numbers.
+    lower_is_better: metrics where an increase is harm (e.g. return rate). breach_probability: one
+    for all metrics, or {metric: probability}. One child random stream per metric, so adding a
+    metric does not change the others' numbers.
     """
     missing = set(posteriors) ^ set(tolerances)
     if missing:
         raise BanditError(f"every guardrail metric needs a posterior and a tolerance; mismatched: {missing}")
+    if isinstance(breach_probability, Mapping):
+        thresholds = dict(breach_probability)
+        if set(thresholds) != set(posteriors):
+            raise BanditError(
+                f"breach_probability needs one entry per metric {sorted(posteriors)}, "
+                f"got {sorted(thresholds)}"
+            )
+    else:
+        thresholds = dict.fromkeys(posteriors, breach_probability)
     streams = np.random.default_rng(seed).spawn(len(posteriors))
     return {
         metric: guardrail_check(
@@ -108,10 +118,37 @@ def guardrails_check(
             tolerance=tolerances[metric],
             relative=relative,
             higher_is_better=metric not in lower_is_better,
-            breach_probability=breach_probability,
+            breach_probability=thresholds[metric],
             metric=metric,
             draws=draws,
             rng=stream,
         )
         for (metric, post), stream in zip(sorted(posteriors.items()), streams, strict=True)
     }
+
+
+def guardrail_hold(weights: np.ndarray, held: np.ndarray, *, floor: float) -> np.ndarray:
+    """Weights with each held arm at the floor share, the rest renormalised over the other arms.
+
+    weights: (n_arms,) >= 0 summing to 1; held: (n_arms,) bool (arms that breached a guardrail);
+    floor: the total exploration share in [0, 1). A held arm gets floor / n_arms (0 when the floor
+    is 0); the other arms keep their proportions and share what is left, evenly if they had none.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    held = np.asarray(held, dtype=bool)
+    if weights.shape != held.shape or weights.ndim != 1:
+        raise BanditError(f"weights and held must be (n_arms,), got {weights.shape} and {held.shape}")
+    if not 0.0 <= floor < 1.0:
+        raise BanditError(f"floor is the total exploration share and must be in [0, 1), got {floor}")
+    if held.all():
+        raise BanditError("at least one arm must not be held (the control never breaches)")
+    if not held.any():
+        return weights.copy()
+    share = floor / len(weights)
+    free = ~held
+    rest = weights[free]
+    rest = rest / rest.sum() if rest.sum() > 0 else np.full(rest.shape, 1.0 / rest.size)
+    result = np.empty_like(weights)
+    result[held] = share
+    result[free] = rest * (1.0 - share * np.count_nonzero(held))
+    return result

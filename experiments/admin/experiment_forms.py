@@ -3,15 +3,21 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from experiments.models import Arm, Experiment
+from experiments.models import Arm, Experiment, Guardrail
 from experiments.models.experiments import Status
-from experiments.services.experiments import ArmSpec, ExperimentError, experiment_validate_arms
+from experiments.services.experiments import (
+    GUARDRAIL_OVERRIDE_REASON_MAX,
+    ArmSpec,
+    ExperimentError,
+    experiment_validate_arms,
+)
+from experiments.services.guardrail_breaches import guardrail_breach_words
 from experiments.services.guardrail_rules import guardrail_rule_problem
 
 # Fields a merchandiser may still tune once traffic flows; everything else is fixed at start.
+# The guardrail rows (GuardrailInline) stay editable too until the experiment concludes.
 LIVE_EDITABLE_FIELDS = (
     "auto_conclude",
-    "guardrails",
     "max_samples",
     "prob_best_threshold",
     "expected_loss_epsilon",
@@ -35,7 +41,6 @@ class ExperimentForm(forms.ModelForm):
             "expected_loss_epsilon",
             "max_samples",
             "discount_half_life_epochs",
-            "guardrails",
             "auto_conclude",
         )
 
@@ -44,16 +49,6 @@ class ExperimentForm(forms.ModelForm):
         if value <= 0:
             raise ValidationError("The stopping rule needs an expected-loss epsilon above 0.")
         return value
-
-    def clean_guardrails(self):
-        rules = self.cleaned_data.get("guardrails") or []
-        if not isinstance(rules, list):
-            raise ValidationError('Guardrails are a list, e.g. [{"metric": "revenue", "tolerance": 0.05}].')
-        for rule in rules:
-            problem = guardrail_rule_problem(rule)
-            if problem:
-                raise ValidationError(problem)
-        return rules
 
 
 class ArmFormSet(forms.BaseInlineFormSet):
@@ -91,6 +86,72 @@ class ArmFormSet(forms.BaseInlineFormSet):
             raise ValidationError(exc.messages, code=exc.code) from exc
 
 
+class GuardrailForm(forms.ModelForm):
+    """One guardrail row; the bounds are the model's, with messages a merchandiser can act on."""
+
+    tolerance = forms.FloatField(
+        initial=0.05,
+        min_value=0.0,
+        max_value=0.99,
+        help_text=Guardrail._meta.get_field("tolerance").help_text,
+        error_messages={
+            "min_value": "A tolerance is a relative drop of at least 0, e.g. 0.05 for 5%%.",
+            "max_value": "A tolerance is a relative drop below 1 (at most 0.99), e.g. 0.05 for 5%%.",
+            "invalid": "A tolerance is a number, e.g. 0.05 for 5%.",
+            "required": "Give a tolerance, e.g. 0.05 for 5%.",
+        },
+    )
+    breach_probability = forms.FloatField(
+        initial=0.95,
+        min_value=0.5,
+        max_value=0.9999,
+        help_text=Guardrail._meta.get_field("breach_probability").help_text,
+        error_messages={
+            "min_value": "A breach probability is at least 0.5: below that a breach is a coin toss.",
+            "max_value": "A breach probability is at most 0.9999.",
+            "invalid": "A breach probability is a number, e.g. 0.95.",
+            "required": "Give a breach probability, e.g. 0.95.",
+        },
+    )
+
+    class Meta:
+        model = Guardrail
+        fields = ("metric", "tolerance", "breach_probability")
+        error_messages = {"metric": {"invalid_choice": "Pick a metric from the list."}}
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        problem = guardrail_rule_problem(Guardrail(**{k: data.get(k) for k in self.Meta.fields}))
+        if problem:
+            raise ValidationError(problem)
+        return data
+
+
+class GuardrailFormSet(forms.BaseInlineFormSet):
+    """Guardrail rows: one per metric."""
+
+    def rules(self) -> list[dict]:
+        return [
+            {k: f.cleaned_data[k] for k in GuardrailForm.Meta.fields}
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("metric")
+        ]
+
+    def clean(self):
+        # Before the formset's own unique check, whose message names a field but not the rule.
+        if not any(self.errors):
+            metrics = [rule["metric"] for rule in self.rules()]
+            repeated = sorted({m for m in metrics if metrics.count(m) > 1})
+            if repeated:
+                raise ValidationError(
+                    f"Each metric takes one guardrail; {', '.join(repeated)} is listed more than once.",
+                    code="guardrail_metric_repeated",
+                )
+        super().clean()
+
+
 class ConcludeForm(forms.Form):
     winner = forms.ModelChoiceField(
         queryset=Arm.objects.none(), required=False, empty_label="No winner (inconclusive)"
@@ -102,13 +163,44 @@ class ConcludeForm(forms.Form):
         "uplift compares against) and its fallback do not change.",
     )
 
+    guardrail_override = forms.BooleanField(
+        required=False,
+        label="Promote despite the breached guardrail",
+        help_text="The winner breached a guardrail: tick this only if you have checked the metric.",
+    )
+    guardrail_override_reason = forms.CharField(
+        required=False,
+        max_length=GUARDRAIL_OVERRIDE_REASON_MAX,
+        label="Why promote it anyway",
+        help_text="Recorded in the audit history of the experiment, the arm and the slot.",
+    )
+
     def __init__(self, *args, experiment: Experiment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["winner"].queryset = experiment.arms.select_related("variant").order_by("key")
+        arms = experiment.arms.select_related("variant").order_by("key")
+        self.fields["winner"].queryset = arms
         self.fields["winner"].label_from_instance = lambda arm: f"{arm.key}: {arm.variant.key}"
+        self.guardrail_breaches = [guardrail_breach_words(a) for a in arms if a.guardrail_breached_at]
+        if not self.guardrail_breaches:  # the override is offered only when there is something to override
+            del self.fields["guardrail_override"], self.fields["guardrail_override_reason"]
 
     def clean(self):
         data = super().clean()
-        if data.get("promote") and not data.get("winner"):
+        winner = data.get("winner")
+        if data.get("promote") and not winner:
             raise ValidationError("Pick a winner to promote, or untick promote.")
+        if data.get("promote") and winner.guardrail_breached_at and "guardrail_override" in self.fields:
+            if not data.get("guardrail_override"):
+                raise ValidationError(
+                    f"{guardrail_breach_words(winner)}: tick the override and give a reason to promote it "
+                    "anyway, or untick promote."
+                )
+            if not (data.get("guardrail_override_reason") or "").strip():
+                raise ValidationError("Give the reason for promoting past the breached guardrail.")
         return data
+
+    def override_reason(self) -> str:
+        """The reason to pass to ``experiment_conclude``: empty unless the override was ticked."""
+        if not self.cleaned_data.get("guardrail_override"):
+            return ""
+        return self.cleaned_data.get("guardrail_override_reason", "").strip()

@@ -5,11 +5,17 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from experiments.domain.fixed_split import start_weights
-from experiments.models import Arm, Experiment, ProgramSettings
+from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
 from experiments.models.experiments import Status
 from experiments.services.experiments import ExperimentError, experiment_create
 
-from .experiment_forms import LIVE_EDITABLE_FIELDS, ArmFormSet, ExperimentForm
+from .experiment_forms import (
+    LIVE_EDITABLE_FIELDS,
+    ArmFormSet,
+    ExperimentForm,
+    GuardrailForm,
+    GuardrailFormSet,
+)
 from .lifecycle import STEPS, LifecycleAdminMixin
 
 ARMS_FROZEN_MESSAGE = (
@@ -41,6 +47,30 @@ class ArmInline(admin.TabularInline):
         return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
+class GuardrailInline(admin.TabularInline):
+    """Guardrail rows, editable until the experiment concludes (a concluded experiment's rules are
+    the record of what it was judged by)."""
+
+    model = Guardrail
+    form = GuardrailForm
+    formset = GuardrailFormSet
+    extra = 0
+    fields = ("metric", "tolerance", "breach_probability")
+    verbose_name_plural = "Guardrails: metrics that must not get worse than control"
+
+    def _editable(self, obj) -> bool:
+        return obj is None or obj.status != Status.CONCLUDED
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
 @admin.register(Experiment)
 class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
     form = ExperimentForm
@@ -54,10 +84,25 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
         "allocation_version",
         "winner",
         "auto_conclude",
+        "guardrail_breached",
     )
     list_filter = ("status", "policy", "reward_metric")
     search_fields = ("key", "slot__key")
-    inlines = [ArmInline]
+    inlines = [ArmInline, GuardrailInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("arms")
+
+    @admin.display(description="Guardrail breached")
+    def guardrail_breached(self, experiment):
+        breached = [a for a in experiment.arms.all() if a.guardrail_breached_at is not None]
+        if not breached:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<strong class="guardrail-breached">{} on {}</strong>',
+            ((a.key, (a.guardrail_breach or {}).get("metric", "?")) for a in breached),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         base = (
@@ -125,12 +170,14 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
                 self.message_user(request, ARMS_FROZEN_MESSAGE, messages.WARNING)
             return super().save_related(request, form, formsets, change)
         arm_formset = next(fs for fs in formsets if isinstance(fs, ArmFormSet))
+        guardrail_formset = next((fs for fs in formsets if isinstance(fs, GuardrailFormSet)), None)
         config = {k: v for k, v in form.cleaned_data.items() if k not in ("key", "slot")}
         try:
             experiment = experiment_create(
                 key=form.cleaned_data["key"],
                 slot=form.cleaned_data["slot"],
                 arms=arm_formset.arm_specs(),
+                guardrails=guardrail_formset.rules() if guardrail_formset else [],
                 **config,
             )
         except ExperimentError as exc:  # a race with another admin; the formset checked the rest

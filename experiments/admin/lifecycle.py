@@ -139,7 +139,14 @@ class LifecycleAdminMixin:
             return experiment_rerandomize(experiment=experiment, user=request.user)  # audits itself
         else:
             winner, promote = form.cleaned_data["winner"], form.cleaned_data["promote"]
-            done = experiment_conclude(experiment=experiment, winner=winner, promote=promote)
+            override = form.override_reason() if promote else ""
+            done = experiment_conclude(
+                experiment=experiment, winner=winner, promote=promote, guardrail_override_reason=override
+            )
+            if override:  # the service recorded "Guardrail override: <reason>" on the slot and arm
+                who = request.user.get_username()
+                update_change_reason(done, f"Guardrail override by {who}: {override}"[:100])
+                return done
             if promote:
                 update_change_reason(done.slot, f"Promoted {winner.variant.key} from {done.key}"[:100])
         update_change_reason(done, f"{step.capitalize()} by {request.user.get_username()} in the admin"[:100])

@@ -34,6 +34,15 @@ class ExperimentSummarySerializer(serializers.Serializer):
     )
 
 
+class GuardrailBreachSerializer(serializers.Serializer):
+    metric = serializers.CharField(help_text="The guardrail metric the arm breached first.")
+    tolerance = serializers.FloatField(help_text="The rule's tolerance: relative drop vs control.")
+    threshold = serializers.FloatField(help_text="The rule's breach probability.")
+    prob_worse = serializers.FloatField(help_text="P(worse than control beyond the tolerance) at the breach.")
+    allocation_version = serializers.IntegerField(help_text="First allocation version that held the arm.")
+    since = serializers.DateTimeField(help_text="When the breach was recorded.")
+
+
 class ReportArmSerializer(serializers.Serializer):
     arm = serializers.CharField(help_text="Arm key.")
     variant = serializers.CharField(help_text="Key of the variant the arm serves.")
@@ -59,6 +68,12 @@ class ReportArmSerializer(serializers.Serializer):
     uplift_ci_low = _nullable_float("Lower end of the 95% interval of the uplift; null as uplift.")
     uplift_ci_high = _nullable_float("Upper end of the 95% interval of the uplift; null as uplift.")
     prob_beats_control = _nullable_float("P(arm beats control); null for the control or no data.")
+    guardrail_breach = GuardrailBreachSerializer(
+        allow_null=True,
+        required=False,
+        help_text="Null unless the arm breached a guardrail. Sticky: a breached arm stays flagged, is held"
+        " at the exploration floor under a bandit policy, and cannot be promoted without an override.",
+    )
 
 
 class StoppingSerializer(serializers.Serializer):
@@ -74,6 +89,9 @@ class StoppingSerializer(serializers.Serializer):
     threshold = serializers.FloatField(help_text="P(best) the rule needs.")
     epsilon = serializers.FloatField(help_text="Largest acceptable expected loss, in reward units.")
     auto_conclude = serializers.BooleanField(help_text="Whether the experiment concludes itself on a stop.")
+    guardrail_breached = serializers.BooleanField(
+        help_text="True when the winner breached a guardrail: it is not concluded or promoted by itself."
+    )
 
 
 class GuardrailArmSerializer(serializers.Serializer):
@@ -86,7 +104,10 @@ class GuardrailArmSerializer(serializers.Serializer):
 
 class GuardrailSerializer(serializers.Serializer):
     metric = serializers.CharField(help_text="Guarded metric, as configured on the experiment.")
-    breach = serializers.BooleanField(help_text="True when any arm breaches; false for an unchecked rule.")
+    breach = serializers.BooleanField(
+        help_text="True when any arm breaches on today's data; false for an unchecked rule. An arm's"
+        " sticky flag is its guardrail_breach."
+    )
     tolerance = serializers.FloatField(
         required=False, help_text="Relative drop vs control counted as worse; absent for an unchecked rule."
     )

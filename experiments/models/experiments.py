@@ -78,12 +78,6 @@ class Experiment(models.Model):
         help_text="Non-stationary worlds: halve an epoch's weight in the posterior every this many "
         "allocation epochs. Blank = every impression counts forever.",
     )
-    guardrails = models.JSONField(
-        default=list,
-        blank=True,
-        help_text='Metrics that must not get worse, e.g. [{"metric": "revenue", "tolerance": 0.05}] '
-        "(tolerance = relative drop vs control that counts as a breach).",
-    )
     auto_conclude = models.BooleanField(default=False)
     salt = models.CharField(
         max_length=32,

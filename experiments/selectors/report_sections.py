@@ -11,17 +11,14 @@ from scipy import stats as scipy_stats
 
 from bandits import BanditError, BetaBernoulli, stopping_state
 from bandits.epochs import epoch_estimates
-from bandits.guardrails import guardrails_check
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
-from experiments.services.guardrail_rules import guardrail_rule_problem
-from experiments.services.reward_models import SUCCESS_FIELD, arm_stats, posterior_build
+from experiments.services.guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
+from experiments.services.reward_models import SUCCESS_FIELD
 
 DENSITY_POINTS = 120
-# Guardrails are judged on their own posterior; a breach needs this much certainty.
-GUARDRAIL_BREACH_PROBABILITY = 0.9
 
 
 def finite(value) -> float | None:
@@ -46,7 +43,7 @@ def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) ->
         seed=seed,
         arm_names=[arm_label(a) for a in arms],
     )
-    return {
+    section = {
         "stop": bool(state.stop),
         "reason": state.reason,
         "winner": arms[state.winner].key if state.winner is not None else None,
@@ -57,36 +54,18 @@ def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) ->
         "epsilon": experiment.expected_loss_epsilon,
         "auto_conclude": experiment.auto_conclude,
     }
+    return stopping_guardrail_checked(section, arms=arms)
 
 
 def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed: int) -> list[dict]:
-    """Each guardrail of ``Experiment.guardrails``: P(worse than control beyond tolerance) per arm."""
+    """Each guardrail row: P(worse than control beyond tolerance) per arm, with the rule's threshold.
+
+    ``breach`` is today's verdict; an arm's sticky flag (it breached once, so it stays held and
+    cannot be promoted) is the report arm's ``guardrail_breach``.
+    """
     arms = [p.arm for p in posteriors]
-    wanted, unchecked = {}, []
-    rules = experiment.guardrails or []
-    rules = rules if isinstance(rules, list) else [rules]
-    for rule in rules:
-        problem = guardrail_rule_problem(rule)
-        if problem:
-            metric = rule.get("metric", "") if isinstance(rule, dict) else rule
-            unchecked.append({"metric": str(metric), "breach": False, "note": f"not checked: {problem}"})
-        else:
-            wanted[rule["metric"]] = float(rule.get("tolerance", 0.0))
-    built = {
-        metric: posterior_build(
-            arm_stats(posteriors, metric),
-            reward_metric=metric,
-            prior=(experiment.prior_alpha, experiment.prior_beta),
-        )
-        for metric in wanted
-    }
-    checks = guardrails_check(
-        built,
-        wanted,
-        control=control,
-        breach_probability=GUARDRAIL_BREACH_PROBABILITY,
-        draws=draws,
-        seed=seed,
+    evaluation = guardrails_evaluate(
+        experiment=experiment, posteriors=posteriors, control=control, draws=draws, seed=seed
     )
     result = [
         {
@@ -99,9 +78,20 @@ def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed
                 for i, arm in enumerate(arms)
             ],
         }
-        for metric, check in checks.items()
+        for metric, check in evaluation.checks.items()
+    ]
+    unchecked = [
+        {"metric": str(rule.metric), "breach": False, "note": f"not checked: {problem}"}
+        for rule, problem in evaluation.unchecked
     ]
     return result + unchecked
+
+
+def arm_guardrail_breach(arm) -> dict | None:
+    """The arm's sticky guardrail flag for the report: the rule and figures, and since when."""
+    if arm.guardrail_breached_at is None:
+        return None
+    return {**(arm.guardrail_breach or {}), "since": arm.guardrail_breached_at.isoformat()}
 
 
 def _epoch_matrix(experiment, arms) -> tuple[np.ndarray, np.ndarray, list[int]]:

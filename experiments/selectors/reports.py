@@ -16,6 +16,7 @@ from experiments.services.reward_models import arm_stats, posterior_build
 from .off_policy import off_policy_section
 from .report_history import history_section
 from .report_sections import (
+    arm_guardrail_breach,
     densities_section,
     epochs_section,
     fixed_split_section,
@@ -89,6 +90,7 @@ def report_build(
                 "expected_loss": float(loss[i]),
                 "weight": float(arm.weight),
                 "traffic_share": float(arm.weight * (1.0 - holdout)),
+                "guardrail_breach": arm_guardrail_breach(arm),
             }
         )
     report["control_arm"] = arms[control].key

@@ -15,6 +15,8 @@ from experiments.serving.state import serving_version_bump
 from .arm_weights import arm_weights_apply
 from .auto_conclude import experiment_auto_conclude_if_due
 from .control_uplift import control_position, uplift_rows
+from .guardrail_breaches import arms_guardrail_breaches_record, weights_guardrail_hold
+from .guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
 from .reward_models import arm_stats, arm_stats_discounted, posterior_build
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,23 @@ def _weights_decide(experiment: Experiment, arms: list, post, stats, seed: int) 
     )
 
 
+def guardrails_apply(*, experiment: Experiment, arms: list, seed: int) -> None:
+    """Evaluate the guardrails on the arms' cumulative posteriors and flag arms that newly breach."""
+    evaluation = guardrails_evaluate(
+        experiment=experiment,
+        posteriors=[a.posterior for a in arms],
+        control=control_position(arms),
+        draws=settings.ALLOCATION_DRAWS,
+        seed=seed,
+    )
+    arms_guardrail_breaches_record(
+        experiment=experiment,
+        arms=arms,
+        evaluation=evaluation,
+        allocation_version=experiment.allocation_version + 1,
+    )
+
+
 def allocation_recompute(*, experiment: Experiment) -> int:
     """Recompute one running experiment's weights. Expects a row lock on ``experiment``."""
     arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
@@ -83,6 +102,8 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     )
     seed = _seed(experiment)
     weights = _weights_decide(experiment, arms, post, stats, seed)
+    guardrails_apply(experiment=experiment, arms=arms, seed=seed)
+    weights = weights_guardrail_hold(experiment=experiment, arms=arms, weights=weights)
     # Every step that changes the final weights goes before this line: it publishes them.
     weights = arm_weights_apply(experiment=experiment, arms=arms, weights=weights)
     experiment.allocation_version += 1
@@ -104,13 +125,16 @@ def allocation_recompute(*, experiment: Experiment) -> int:
         experiment=experiment,
         allocation_version=experiment.allocation_version,
         arms=_snapshot_arms(arms, observed, stats, weights, pbest, loss, uplift),
-        stopping={
-            "stop": bool(stopping.stop),
-            "reason": stopping.reason,
-            "winner": winner,
-            "inconclusive": bool(stopping.inconclusive),
-            "summary": stopping.summary,
-        },
+        stopping=stopping_guardrail_checked(
+            {
+                "stop": bool(stopping.stop),
+                "reason": stopping.reason,
+                "winner": winner,
+                "inconclusive": bool(stopping.inconclusive),
+                "summary": stopping.summary,
+            },
+            arms=arms,
+        ),
     )
     experiment_auto_conclude_if_due(experiment=experiment, stopping=snapshot.stopping)
     return experiment.allocation_version

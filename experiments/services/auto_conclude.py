@@ -2,6 +2,8 @@
 
 Called by the allocation step right after it snapshots the stopping rule, inside the same
 transaction and row lock, so the conclusion and the snapshot that justified it commit together.
+A winner that breached a guardrail is never auto-concluded: the experiment keeps running, and the
+snapshot's stopping summary says why.
 """
 
 from simple_history.utils import update_change_reason
@@ -21,6 +23,8 @@ def experiment_auto_conclude_if_due(*, experiment: Experiment, stopping: dict) -
     if not (experiment.auto_conclude and stopping.get("stop") and stopping.get("winner")):
         return None
     winner = experiment.arms.select_related("variant").get(key=stopping["winner"])
+    if winner.guardrail_breached_at is not None:
+        return None
     concluded = experiment_conclude(experiment=experiment, winner=winner, promote=True)
     reason = f"Auto-concluded: stopping rule met. {stopping.get('summary', '')}".strip()
     update_change_reason(concluded, reason[:100])

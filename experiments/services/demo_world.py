@@ -46,12 +46,13 @@ SLOT_CHALLENGERS = {
     "email_recs": ["als", "hybrid"],
     "post_purchase": ["item_knn", "als"],
 }
-MERCHANDISER_MODELS = ("slot", "variant", "experiment", "arm", "programsettings")
+MERCHANDISER_MODELS = ("slot", "variant", "experiment", "arm", "guardrail", "programsettings")
 ANALYST_MODELS = (
     "slot",
     "variant",
     "experiment",
     "arm",
+    "guardrail",
     "posterior",
     "posteriorsnapshot",
     "item",

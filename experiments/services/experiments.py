@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from experiments.domain.assignment_layout import layout_current, layout_measures
 from experiments.domain.fixed_split import fixed_split_problem, start_weights
-from experiments.models import Arm, Experiment, Posterior, Slot, Variant
+from experiments.models import Arm, Experiment, Guardrail, Posterior, Slot, Variant
 from experiments.models.experiments import Policy, Status, salt_new
 from experiments.serving.state import serving_version_bump
 
@@ -47,8 +47,10 @@ def experiment_validate_arms(*, slot: Slot, policy: str, arms: list[ArmSpec] | l
         raise ExperimentError(message, code=code)
 
 
-def experiment_create(*, key: str, slot: Slot, arms: list[ArmSpec], **config) -> Experiment:
-    """Create a draft experiment with its arms."""
+def experiment_create(
+    *, key: str, slot: Slot, arms: list[ArmSpec], guardrails: list[dict] | None = None, **config
+) -> Experiment:
+    """Create a draft experiment with its arms and guardrail rows (metric, tolerance, breach_probability)."""
     experiment_validate_arms(slot=slot, policy=config.get("policy", Policy.THOMPSON), arms=arms)
     with transaction.atomic():
         experiment = Experiment(key=key, slot=slot, status=Status.DRAFT, **config)
@@ -62,6 +64,10 @@ def experiment_create(*, key: str, slot: Slot, arms: list[ArmSpec], **config) ->
                 is_control=spec.is_control,
                 fixed_weight=spec.fixed_weight,
             )
+        for rule in guardrails or []:
+            guardrail = Guardrail(experiment=experiment, **rule)
+            guardrail.full_clean()
+            guardrail.save()
     return experiment
 
 
@@ -162,10 +168,42 @@ def experiment_rerandomize(*, experiment: Experiment, user: AbstractBaseUser | N
     return experiment
 
 
-def experiment_conclude(*, experiment: Experiment, winner: Arm | None, promote: bool = False) -> Experiment:
+# Room for the "Guardrail override: " prefix in a 100-character history change reason.
+GUARDRAIL_OVERRIDE_REASON_MAX = 80
+
+
+def _promote_guardrail_check(winner: Arm, override_reason: str) -> str | None:
+    """The audit reason of a promote past a breached guardrail; refuses one without a reason."""
+    winner.refresh_from_db(fields=["guardrail_breached_at", "guardrail_breach"])
+    if winner.guardrail_breached_at is None:
+        return None
+    metric = (winner.guardrail_breach or {}).get("metric", "a metric")
+    if not override_reason:
+        raise ExperimentError(
+            f"Arm {winner.key} breached its {metric} guardrail, so it cannot be promoted without an "
+            "override: give the reason for promoting it anyway.",
+            code="guardrail_breached",
+        )
+    if len(override_reason) > GUARDRAIL_OVERRIDE_REASON_MAX:
+        raise ExperimentError(
+            f"Keep the override reason within {GUARDRAIL_OVERRIDE_REASON_MAX} characters.",
+            code="override_reason_too_long",
+        )
+    return f"Guardrail override: {override_reason}"
+
+
+def experiment_conclude(
+    *,
+    experiment: Experiment,
+    winner: Arm | None,
+    promote: bool = False,
+    guardrail_override_reason: str = "",
+) -> Experiment:
     """Record the winner (None = inconclusive); optionally make its variant the slot's default.
 
     Promote never touches the slot's baseline (what the global holdout is served) or fallback.
+    A winner that breached a guardrail is promoted only with ``guardrail_override_reason``; the
+    reason goes into the audit history of the experiment, the arm and the slot.
     """
     with transaction.atomic():
         experiment = _lock(experiment)
@@ -175,6 +213,13 @@ def experiment_conclude(*, experiment: Experiment, winner: Arm | None, promote: 
             raise ExperimentError("The winner must be an arm of this experiment.", code="winner_not_an_arm")
         if promote and winner is None:
             raise ExperimentError("Nothing to promote without a winner.", code="promote_without_winner")
+        override = None
+        if promote:
+            override = _promote_guardrail_check(winner, (guardrail_override_reason or "").strip())
+        if override:
+            experiment._change_reason = override
+            winner._change_reason = override
+            winner.save(update_fields=["guardrail_breach"])
         experiment.status = Status.CONCLUDED
         experiment.winner = winner
         experiment.concluded_at = timezone.now()
@@ -182,6 +227,8 @@ def experiment_conclude(*, experiment: Experiment, winner: Arm | None, promote: 
         if promote:
             slot = Slot.objects.select_for_update().get(pk=experiment.slot_id)
             slot.default_variant = winner.variant
+            if override:
+                slot._change_reason = override
             slot.save()
         serving_version_bump()
     return experiment

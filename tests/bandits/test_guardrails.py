@@ -3,7 +3,7 @@ import pytest
 from scipy import integrate, stats
 
 from bandits import BanditError, BetaBernoulli
-from bandits.guardrails import guardrail_check, guardrails_check
+from bandits.guardrails import guardrail_check, guardrail_hold, guardrails_check
 
 
 def test_prob_worse_matches_the_exact_integral():
@@ -44,3 +44,30 @@ def test_many_guardrails_at_once_are_independent_of_each_other():
     assert not checks["return_rate"].higher_is_better
     with pytest.raises(BanditError):
         guardrails_check({"add_to_cart": add_to_cart}, {"revenue": 0.1})
+
+
+def test_each_metric_can_have_its_own_breach_probability():
+    clicks = BetaBernoulli.from_counts([500, 450], [10_000, 10_000])
+    checks = guardrails_check(
+        {"click": clicks, "purchase": clicks},
+        {"click": 0.0, "purchase": 0.0},
+        breach_probability={"click": 0.5, "purchase": 0.9999},
+        seed=4,
+    )
+    assert checks["click"].breach[1]
+    assert not checks["purchase"].breach[1]
+    np.testing.assert_array_equal(checks["click"].prob_worse.round(2), checks["purchase"].prob_worse.round(2))
+
+
+def test_a_held_arm_gets_the_floor_share_and_the_others_keep_their_proportions():
+    held = guardrail_hold(np.array([0.2, 0.6, 0.2]), np.array([False, True, False]), floor=0.15)
+    np.testing.assert_allclose(held, [0.475, 0.05, 0.475])
+    held = guardrail_hold(np.array([0.1, 0.6, 0.3]), np.array([False, True, False]), floor=0.0)
+    np.testing.assert_allclose(held, [0.25, 0.0, 0.75])
+
+
+def test_holding_with_no_weight_left_elsewhere_splits_the_rest_evenly():
+    held = guardrail_hold(np.array([0.0, 1.0, 0.0]), np.array([False, True, False]), floor=0.0)
+    np.testing.assert_allclose(held, [0.5, 0.0, 0.5])
+    with pytest.raises(BanditError):
+        guardrail_hold(np.array([0.5, 0.5]), np.array([True, True]), floor=0.1)

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from experiments.models import Experiment
+from experiments.models import Experiment, Guardrail
 from experiments.services.allocations import allocations_recompute
 from experiments.services.experiments import ArmSpec, experiment_create, experiment_start
 from experiments.services.storefront_keys import storefront_key_create
@@ -95,8 +95,8 @@ def test_analyst_endpoints_fuzzed(case, analyst_cookies):
 def _bandit_with_history() -> str:
     """A Thompson experiment with a snapshot, an epoch, logged decisions and a known and unknown guardrail."""
     experiment = Experiment.objects.get(key="pdp-similar-test")
-    guardrails = [{"metric": "click", "tolerance": 0.05}, {"metric": "dwell", "tolerance": 0.1}]
-    Experiment.objects.filter(pk=experiment.pk).update(guardrails=guardrails)
+    Guardrail.objects.create(experiment=experiment, metric="click", tolerance=0.05)
+    Guardrail.objects.create(experiment=experiment, metric="dwell", tolerance=0.1)  # unchecked: unknown
     posteriors_set(experiment, {"A": (4000, 200), "B": (4000, 120)})
     allocations_recompute(experiment_ids=[experiment.id])
     experiment.refresh_from_db()

@@ -8,6 +8,12 @@ from experiments.services.experiments import experiment_pause
 from tests.experiments.roles import posteriors_set, role_client
 
 ADD_URL = "/admin/experiments/experiment/add/"
+GUARDRAILS_NONE = {
+    "guardrail_rules-TOTAL_FORMS": "0",
+    "guardrail_rules-INITIAL_FORMS": "0",
+    "guardrail_rules-MIN_NUM_FORMS": "0",
+    "guardrail_rules-MAX_NUM_FORMS": "1000",
+}
 
 
 @pytest.fixture
@@ -28,11 +34,11 @@ def _add_form(slot: Slot, arms: list[tuple[str, Variant, bool]], **overrides) ->
         "prior_beta": "1",
         "prob_best_threshold": "0.95",
         "expected_loss_epsilon": "0.001",
-        "guardrails": "[]",
         "arms-TOTAL_FORMS": str(len(arms)),
         "arms-INITIAL_FORMS": "0",
         "arms-MIN_NUM_FORMS": "0",
         "arms-MAX_NUM_FORMS": "1000",
+        **GUARDRAILS_NONE,
         **overrides,
     }
     for n, (key, variant, control) in enumerate(arms):
@@ -40,6 +46,15 @@ def _add_form(slot: Slot, arms: list[tuple[str, Variant, bool]], **overrides) ->
         data[f"arms-{n}-variant"] = variant.pk
         if control:
             data[f"arms-{n}-is_control"] = "on"
+    return data
+
+
+def _guardrail_rows(*rows: tuple[str, str, str]) -> dict:
+    data = {**GUARDRAILS_NONE, "guardrail_rules-TOTAL_FORMS": str(len(rows))}
+    for n, (metric, tolerance, threshold) in enumerate(rows):
+        data[f"guardrail_rules-{n}-metric"] = metric
+        data[f"guardrail_rules-{n}-tolerance"] = tolerance
+        data[f"guardrail_rules-{n}-breach_probability"] = threshold
     return data
 
 
@@ -72,9 +87,12 @@ def test_a_merchandiser_creates_a_draft_experiment_with_its_arms(merchandiser):
         ("foreign", {}, "do not belong to slot"),
         ("ok", {"exploration_floor": "1.5"}, "less than or equal to 1"),
         ("ok", {"prob_best_threshold": "0.2"}, "greater than or equal to 0.5"),
-        ("ok", {"guardrails": '[{"metric": "bounce", "tolerance": 0.1}]'}, "Each guardrail needs a metric"),
-        ("ok", {"guardrails": '[{"metric": "click", "tolerance": NaN}]'}, "relative drop in [0, 1)"),
-        ("ok", {"guardrails": '[{"metric": "click", "tolerance": true}]'}, "tolerance is a number"),
+        ("ok", _guardrail_rows(("bounce", "0.1", "0.95")), "Pick a metric from the list."),
+        ("ok", _guardrail_rows(("click", "1.5", "0.95")), "relative drop below 1 (at most 0.99)"),
+        ("ok", _guardrail_rows(("click", "-0.1", "0.95")), "A tolerance is a relative drop of at least 0"),
+        ("ok", _guardrail_rows(("click", "five", "0.95")), "A tolerance is a number, e.g. 0.05 for 5%."),
+        ("ok", _guardrail_rows(("click", "0.05", "0.3")), "A breach probability is at least 0.5"),
+        ("ok", _guardrail_rows(("click", "0.05", "0.9"), ("click", "0.1", "0.9")), "Each metric takes one"),
     ],
 )
 def test_creating_an_invalid_experiment_is_refused_with_the_reason(merchandiser, arms, overrides, error):
@@ -143,7 +161,7 @@ def test_editing_the_arms_of_a_running_experiment_is_refused_with_a_clear_messag
     assert "arms cannot be edited" in page.content.decode()
     assert b'name="arms-0-variant"' not in page.content
     arm = running.arms.get(key="B")
-    data = {"auto_conclude": "on", "guardrails": "[]", "prob_best_threshold": "0.95"}
+    data = {"auto_conclude": "on", "prob_best_threshold": "0.95", **GUARDRAILS_NONE}
     data |= {"expected_loss_epsilon": "0.001", "arms-TOTAL_FORMS": "1", "arms-INITIAL_FORMS": "1"}
     data |= {"arms-0-id": arm.pk, "arms-0-key": "Z", "arms-0-experiment": running.pk}
     response = merchandiser.post(f"/admin/experiments/experiment/{running.pk}/change/", data)

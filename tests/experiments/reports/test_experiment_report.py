@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bandits import ope
-from experiments.models import Arm, Experiment, PosteriorEpoch
+from experiments.models import Arm, Experiment, Guardrail, PosteriorEpoch
 from experiments.services.allocations import allocations_recompute
 from experiments.services.experiments import ArmSpec, experiment_create, experiment_start
 from tests.experiments.roles import exposures_log, posteriors_set, role_client
@@ -23,7 +23,7 @@ def analyst(storefront):
 @pytest.fixture
 def similar(storefront):
     experiment = Experiment.objects.get(key="pdp-similar-test")
-    Experiment.objects.filter(pk=experiment.pk).update(guardrails=[{"metric": "click", "tolerance": 0.05}])
+    Guardrail.objects.create(experiment=experiment, metric="click", tolerance=0.05, breach_probability=0.9)
     posteriors_set(experiment, {"A": (4000, 200), "B": (4000, 120)})
     allocations_recompute(experiment_ids=[experiment.id])
     experiment.refresh_from_db()
@@ -179,22 +179,38 @@ def test_a_report_without_a_marked_control_compares_against_the_first_arm(analys
 
 @pytest.mark.django_db
 def test_guardrail_rules_the_report_cannot_check_are_listed_with_the_reason(analyst, similar):
-    rules = [
-        {"metric": "click", "tolerance": "five percent"},
-        {"metric": "click", "tolerance": 5},
-        "click",
-        {"metric": "click", "tolerance": 0.05},
-    ]
-    Experiment.objects.filter(pk=similar.pk).update(guardrails=rules)
+    # Rows written around the admin's validation (a shell, a bulk update) are reported, not fatal.
+    Guardrail.objects.bulk_create(
+        [
+            Guardrail(experiment=similar, metric="purchase", tolerance=5),
+            Guardrail(experiment=similar, metric="add_to_cart", tolerance=0.05, breach_probability=0.2),
+            Guardrail(experiment=similar, metric="dwell", tolerance=0.05),
+        ]
+    )
     response = analyst.get("/api/v1/experiments/pdp-similar-test/report")
     assert response.status_code == 200
     guardrails = response.json()["guardrails"]
     assert [(g["metric"], g["breach"]) for g in guardrails] == [
         ("click", True),
-        ("click", False),
-        ("click", False),
-        ("click", False),
+        ("add_to_cart", False),
+        ("dwell", False),
+        ("purchase", False),
     ]
-    assert "tolerance is a number" in guardrails[1]["note"]
-    assert "relative drop in [0, 1)" in guardrails[2]["note"]
-    assert "needs a metric" in guardrails[3]["note"]
+    assert "breach probability is in [0.5, 1)" in guardrails[1]["note"]
+    assert "metric is one of click, add_to_cart, purchase, revenue" in guardrails[2]["note"]
+    assert "relative drop in [0, 1)" in guardrails[3]["note"]
+
+
+@pytest.mark.django_db
+def test_the_report_names_the_breached_arm_its_metric_and_since_when(analyst, similar):
+    b = similar.arms.get(key="B")
+    report = analyst.get("/api/v1/experiments/pdp-similar-test/report").json()
+    a_row, b_row = report["arms"]
+    assert a_row["guardrail_breach"] is None
+    assert b_row["guardrail_breach"]["metric"] == "click"
+    assert b_row["guardrail_breach"]["since"] == b.guardrail_breached_at.isoformat()
+    assert b_row["guardrail_breach"]["allocation_version"] == similar.allocation_version
+    page = analyst.get("/reports/experiments/pdp-similar-test/").content.decode()
+    since = b.guardrail_breached_at.strftime("%Y-%m-%d %H:%M")
+    assert f"Guardrail breached: arm B on click\n  since {since} UTC" in page
+    assert "held at the exploration floor" in page
