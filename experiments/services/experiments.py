@@ -1,5 +1,6 @@
 """Experiment lifecycle: draft -> running -> paused -> concluded, validated and audited."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -9,6 +10,17 @@ from django.utils import timezone
 from experiments.models import Arm, Experiment, Posterior, Slot, Variant
 from experiments.models.experiments import Status
 from experiments.serving.state import serving_version_bump
+
+# Fields that only the lifecycle steps and the allocation recompute write; no edit form may touch them.
+LIFECYCLE_FIELDS = (
+    "status",
+    "allocation_version",
+    "winner",
+    "started_at",
+    "concluded_at",
+    "salt",
+    "assignment_layout",
+)
 
 
 class ExperimentError(ValidationError):
@@ -57,6 +69,36 @@ def experiment_create(*, key: str, slot: Slot, arms: list[ArmSpec], **config) ->
 
 def _lock(experiment: Experiment) -> Experiment:
     return Experiment.objects.select_for_update().select_related("slot").get(pk=experiment.pk)
+
+
+def experiment_settings_update(*, experiment: Experiment, fields: Collection[str], status: str) -> Experiment:
+    """Copy ``fields`` from ``experiment`` (an edited copy, e.g. a form's instance or a historical
+    version) onto the stored row and save those fields only.
+
+    ``status`` is the status the caller decided ``fields`` were editable at; if the experiment moved
+    on meanwhile (a lifecycle step, an auto-conclude) nothing is saved. Everything else on the row,
+    above all ``LIFECYCLE_FIELDS`` and a recompute's newer allocation version, is left as stored.
+    """
+    forbidden = sorted(set(fields) & set(LIFECYCLE_FIELDS))
+    if forbidden:
+        raise ExperimentError(
+            f"{', '.join(forbidden)} change only through the lifecycle steps (start, pause, resume, "
+            "conclude), never through an edit.",
+            code="lifecycle_field",
+        )
+    with transaction.atomic():
+        stored = _lock(experiment)
+        if stored.status != status:
+            raise ExperimentError(
+                f"Experiment {stored.key} became {stored.status} while it was being edited; "
+                "nothing was saved: reload the page and edit again.",
+                code="status_changed",
+            )
+        attnames = [Experiment._meta.get_field(name).attname for name in fields]
+        for attname in attnames:
+            setattr(stored, attname, getattr(experiment, attname))
+        stored.save(update_fields=attnames)
+    return stored
 
 
 def _initial_weights(experiment: Experiment, arms: list[Arm]) -> None:
