@@ -16,6 +16,8 @@ from experiments.selectors.admin_overview import (
 )
 from experiments.services.program_settings import serving_config_save
 
+from .serving_config import ServingConfigDeleteMixin
+
 
 class SlotForm(forms.ModelForm):
     class Meta:
@@ -29,7 +31,7 @@ class SlotForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(SimpleHistoryAdmin):
+class SlotAdmin(ServingConfigDeleteMixin, SimpleHistoryAdmin):
     form = SlotForm
     list_display = (
         "key",
@@ -103,7 +105,7 @@ class VariantForm(forms.ModelForm):
 
 
 @admin.register(Variant)
-class VariantAdmin(SimpleHistoryAdmin):
+class VariantAdmin(ServingConfigDeleteMixin, SimpleHistoryAdmin):
     form = VariantForm
     list_display = ("key", "slot", "algorithm", "model_version")
     list_filter = ("algorithm", "slot__page")
