@@ -16,6 +16,7 @@ from experiments.selectors.admin_overview import (
 )
 from experiments.services.program_settings import serving_config_save
 
+from .history import RevertPermissionMixin
 from .serving_config import ServingConfigDeleteMixin
 
 
@@ -31,7 +32,7 @@ class SlotForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(ServingConfigDeleteMixin, SimpleHistoryAdmin):
+class SlotAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistoryAdmin):
     form = SlotForm
     list_display = (
         "key",
@@ -105,7 +106,7 @@ class VariantForm(forms.ModelForm):
 
 
 @admin.register(Variant)
-class VariantAdmin(ServingConfigDeleteMixin, SimpleHistoryAdmin):
+class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistoryAdmin):
     form = VariantForm
     list_display = ("key", "slot", "algorithm", "model_version")
     list_filter = ("algorithm", "slot__page")
@@ -148,7 +149,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(SimpleHistoryAdmin):
+class ProgramSettingsAdmin(RevertPermissionMixin, SimpleHistoryAdmin):
     """The single program settings row; the global holdout share is set here and nowhere else."""
 
     fields = ("holdout_share", "serving_version", "catalog_version")

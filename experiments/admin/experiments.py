@@ -16,6 +16,7 @@ from experiments.models.experiments import Status
 from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
 
 from .experiment_forms import LIVE_EDITABLE_FIELDS, ArmFormSet, ExperimentForm
+from .history import RevertPermissionMixin
 from .lifecycle import STEPS, LifecycleAdminMixin
 
 ARMS_FROZEN_MESSAGE = (
@@ -57,7 +58,7 @@ class ArmInline(admin.TabularInline):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
+class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin):
     form = ExperimentForm
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (
@@ -146,7 +147,8 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
         experiment = self.get_object(request, unquote(object_id))
         if experiment is None:
             raise Http404("A deleted experiment cannot be restored from its history.")
-        if request.method == "GET" and experiment.status != Status.DRAFT:
+        can_revert = self.has_change_history_permission(request, experiment)
+        if request.method == "GET" and can_revert and experiment.status != Status.DRAFT:
             fields = ", ".join(self._editable_fields(request, experiment))
             self.message_user(
                 request, REVERT_SCOPE_MESSAGE.format(status=experiment.status, fields=fields), messages.INFO

@@ -236,3 +236,23 @@ def test_arms_have_no_history_page_to_revert_from(merchandiser):
     assert (
         merchandiser.get(f"/admin/experiments/arm/{arm.pk}/history/{record.history_id}/").status_code == 404
     )
+
+
+@pytest.mark.django_db
+def test_an_analyst_cannot_revert_by_posting_the_history_form(storefront):
+    analyst = role_client("ana", "analyst")
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    record = experiment.history.first()
+    url = f"{BASE}/{experiment.pk}/history/{record.history_id}/"
+    assert analyst.get(url).status_code == 200  # analysts read the history
+    data = {"max_samples": "5", "prob_best_threshold": "0.95", "expected_loss_epsilon": "0.001"}
+    assert analyst.post(url, data | {"guardrails": "[]"}).status_code == 403
+    experiment.refresh_from_db()
+    assert experiment.max_samples is None
+
+    variant = Slot.objects.get(key="pdp_similar").variants.get(key="pdp_similar-legacy")
+    url = f"/admin/experiments/variant/{variant.pk}/history/{variant.history.first().history_id}/"
+    data = {"key": "renamed", "slot": variant.slot_id, "algorithm": "popularity", "params": "{}"}
+    assert analyst.post(url, data).status_code == 403
+    variant.refresh_from_db()
+    assert variant.key == "pdp_similar-legacy"
