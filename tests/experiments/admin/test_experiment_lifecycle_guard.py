@@ -9,8 +9,10 @@ from experiments.models.experiments import Status
 from experiments.services.allocations import allocations_recompute
 from experiments.services.experiments import (
     ArmSpec,
+    ExperimentError,
     experiment_conclude,
     experiment_create,
+    experiment_settings_update,
 )
 from tests.experiments.roles import role_client
 from tests.experiments.storefront_helpers import decisions_for
@@ -78,6 +80,7 @@ def _forged(experiment: Experiment) -> dict:
         "arms-0-experiment": experiment.pk,
         "arms-0-key": "Z",
         "arms-0-fixed_weight": "0.9",
+        "arms-0-DELETE": "on",
     }
 
 
@@ -256,3 +259,12 @@ def test_an_analyst_cannot_revert_by_posting_the_history_form(storefront):
     assert analyst.post(url, data).status_code == 403
     variant.refresh_from_db()
     assert variant.key == "pdp_similar-legacy"
+
+
+@pytest.mark.django_db
+def test_the_settings_update_service_refuses_lifecycle_fields(storefront):
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    experiment.status = Status.DRAFT
+    with pytest.raises(ExperimentError, match="change only through the lifecycle steps"):
+        experiment_settings_update(experiment=experiment, fields=["status"], status=Status.RUNNING)
+    assert Experiment.objects.get(pk=experiment.pk).status == Status.RUNNING
