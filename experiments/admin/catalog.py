@@ -17,6 +17,8 @@ from experiments.selectors.admin_overview import (
 from experiments.services.program_settings import serving_config_save
 from experiments.services.slots import slot_save
 
+from .history import RevertPermissionMixin
+from .serving_config import ServingConfigDeleteMixin
 from .slot_baseline import BaselineChangeAdminMixin
 
 ROLE_HELP = {
@@ -52,7 +54,9 @@ class SlotForm(forms.ModelForm):
 
 
 @admin.register(Slot)
-class SlotAdmin(BaselineChangeAdminMixin, SimpleHistoryAdmin):
+class SlotAdmin(
+    BaselineChangeAdminMixin, RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistoryAdmin
+):
     form = SlotForm
     list_display = (
         "key",
@@ -179,7 +183,7 @@ class VariantForm(forms.ModelForm):
 
 
 @admin.register(Variant)
-class VariantAdmin(SimpleHistoryAdmin):
+class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistoryAdmin):
     form = VariantForm
     list_display = ("key", "slot", "algorithm", "model_version")
     list_filter = ("algorithm", "slot__page")
@@ -222,7 +226,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(SimpleHistoryAdmin):
+class ProgramSettingsAdmin(RevertPermissionMixin, SimpleHistoryAdmin):
     """The single program settings row; the global holdout share is set here and nowhere else."""
 
     fields = ("holdout_share", "serving_version", "catalog_version")

@@ -1,13 +1,20 @@
 """Experiment admin: create with validation (via ``experiment_create``), lifecycle steps, live traffic."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import to_historic
+from simple_history.utils import update_change_reason
 
 from experiments.domain.fixed_split import start_weights
 from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
 from experiments.models.experiments import Status
-from experiments.services.experiments import ExperimentError, experiment_create
+from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
 
 from .experiment_forms import (
     LIVE_EDITABLE_FIELDS,
@@ -16,11 +23,21 @@ from .experiment_forms import (
     GuardrailForm,
     GuardrailFormSet,
 )
+from .history import RevertPermissionMixin
 from .lifecycle import STEPS, LifecycleAdminMixin
 
 ARMS_FROZEN_MESSAGE = (
     "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "
     "to test other variants."
+)
+DELETE_REFUSED_MESSAGE = (
+    "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
+    "depend on it. Conclude it instead; only a draft can be deleted."
+)
+REVERT_SCOPE_MESSAGE = (
+    "Reverting a {status} experiment restores only the fields it can still edit ({fields}). Its status, "
+    "allocation, winner, dates, salt and arms change only through the lifecycle steps, so they stay as "
+    "they are now; the history list still shows their past values."
 )
 
 
@@ -72,7 +89,7 @@ class GuardrailInline(admin.TabularInline):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
+class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin):
     form = ExperimentForm
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (
@@ -159,10 +176,88 @@ class ExperimentAdmin(LifecycleAdminMixin, SimpleHistoryAdmin):
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def _editable_fields(self, request, experiment: Experiment) -> list[str]:
+        readonly = set(self.get_readonly_fields(request, experiment))
+        return [name for name in self.form.Meta.fields if name not in readonly]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """A historical version (the History page's revert form) is shown and saved with the stored
+        row's values in every field that cannot be edited now, so a revert cannot bring back an old
+        status, allocation version, winner, date, salt or frozen configuration."""
+        if obj is not None and to_historic(obj) is not None:
+            stored = Experiment.objects.filter(pk=obj.pk).first()
+            if stored is None:
+                raise Http404("A deleted experiment cannot be restored from its history.")
+            editable = set(self._editable_fields(request, stored))
+            for field in Experiment._meta.concrete_fields:
+                if field.name not in editable:
+                    setattr(obj, field.attname, getattr(stored, field.attname))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        experiment = self.get_object(request, unquote(object_id))
+        if experiment is None:
+            raise Http404("A deleted experiment cannot be restored from its history.")
+        can_revert = self.has_change_history_permission(request, experiment)
+        if request.method == "GET" and can_revert and experiment.status != Status.DRAFT:
+            fields = ", ".join(self._editable_fields(request, experiment))
+            self.message_user(
+                request, REVERT_SCOPE_MESSAGE.format(status=experiment.status, fields=fields), messages.INFO
+            )
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def save_model(self, request, obj, form, change):
         # A new experiment is created with its arms by the service, in save_related.
-        if change:
-            obj.save()
+        if not change:
+            return
+        try:
+            stored = experiment_settings_update(
+                experiment=obj, fields=list(form.base_fields), status=obj.status
+            )
+        except ExperimentError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        record = to_historic(obj)
+        if record is not None:
+            user = request.user.get_username()
+            reason = f"Reverted by {user} to the version of {record.history_date:%Y-%m-%d %H:%M}"
+            update_change_reason(stored, reason[:100])
+
+    @staticmethod
+    def _deletable(experiment: Experiment | None) -> bool:
+        return experiment is None or experiment.status == Status.DRAFT
+
+    def has_delete_permission(self, request, obj=None):
+        return self._deletable(obj) and super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        experiment = self.get_object(request, unquote(object_id))
+        if not self._deletable(experiment) and super().has_delete_permission(request, experiment):
+            message = DELETE_REFUSED_MESSAGE.format(key=experiment.key, status=experiment.status)
+            self.message_user(request, message, messages.ERROR)
+            return redirect(reverse("admin:experiments_experiment_change", args=[experiment.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (type(self).delete_selected_drafts, name, description)
+        return actions
+
+    def delete_selected_drafts(self, request, queryset):
+        """Django's bulk delete, refused as a whole when the selection holds a started experiment."""
+        started = list(queryset.exclude(status=Status.DRAFT).values_list("key", "status"))
+        if started:
+            keys = ", ".join(f"{key} ({status})" for key, status in started)
+            self.message_user(
+                request,
+                f"Nothing was deleted: only drafts can be deleted, and {keys} started. "
+                "Their posteriors, exposures and reports depend on them; conclude them instead.",
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(self, request, queryset)
 
     def save_related(self, request, form, formsets, change):
         if change:

@@ -1,5 +1,6 @@
 """Experiment lifecycle: draft -> running -> paused -> concluded, validated and audited."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -14,6 +15,17 @@ from experiments.models.experiments import Policy, Status, salt_new
 from experiments.serving.state import serving_version_bump
 
 from .arm_weights import arm_weights_apply
+
+# Fields that only the lifecycle steps and the allocation recompute write; no edit form may touch them.
+LIFECYCLE_FIELDS = (
+    "status",
+    "allocation_version",
+    "winner",
+    "started_at",
+    "concluded_at",
+    "salt",
+    "assignment_layout",
+)
 
 
 class ExperimentError(ValidationError):
@@ -73,6 +85,36 @@ def experiment_create(
 
 def _lock(experiment: Experiment) -> Experiment:
     return Experiment.objects.select_for_update().select_related("slot").get(pk=experiment.pk)
+
+
+def experiment_settings_update(*, experiment: Experiment, fields: Collection[str], status: str) -> Experiment:
+    """Copy ``fields`` from ``experiment`` (an edited copy, e.g. a form's instance or a historical
+    version) onto the stored row and save those fields only.
+
+    ``status`` is the status the caller decided ``fields`` were editable at; if the experiment moved
+    on meanwhile (a lifecycle step, an auto-conclude) nothing is saved. Everything else on the row,
+    above all ``LIFECYCLE_FIELDS`` and a recompute's newer allocation version, is left as stored.
+    """
+    forbidden = sorted(set(fields) & set(LIFECYCLE_FIELDS))
+    if forbidden:
+        raise ExperimentError(
+            f"{', '.join(forbidden)} change only through the lifecycle steps (start, pause, resume, "
+            "conclude), never through an edit.",
+            code="lifecycle_field",
+        )
+    with transaction.atomic():
+        stored = _lock(experiment)
+        if stored.status != status:
+            raise ExperimentError(
+                f"Experiment {stored.key} became {stored.status} while it was being edited; "
+                "nothing was saved: reload the page and edit again.",
+                code="status_changed",
+            )
+        attnames = [Experiment._meta.get_field(name).attname for name in fields]
+        for attname in attnames:
+            setattr(stored, attname, getattr(experiment, attname))
+        stored.save(update_fields=attnames)
+    return stored
 
 
 def _initial_weights(experiment: Experiment, arms: list[Arm]) -> None:

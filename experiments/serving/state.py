@@ -1,11 +1,14 @@
 """In-process serving state: what the assignment hot path reads instead of the database.
 
 Each web process keeps one immutable ``ServingState``. At most every
-``SERVING_REFRESH_S`` seconds it reads the serving version from the cache (Redis in
-services mode); only when the version changed does it reload slots, experiments,
-weights and keys from the database and load any model artifact it has not loaded yet.
-If the cache is down it keeps serving the state it has. After the first load the long-lived
-objects are frozen out of the garbage collector's walks (``long_lived_freeze``).
+``SERVING_REFRESH_S`` seconds it reads the serving version: from the cache when the cache is
+shared between processes (Redis in services mode), else from its database row (the embedded
+default's cache lives in each process, so a command or another server could never announce a
+change through it; one primary-key read a second is nothing on SQLite). Only when the version
+changed does it reload slots, experiments, weights and keys from the database and load any
+model artifact it has not loaded yet. If the cache is down it keeps serving the state it has.
+After the first load the long-lived objects are frozen out of the garbage collector's walks
+(``long_lived_freeze``).
 """
 
 import gc
@@ -15,7 +18,9 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import F
 
@@ -229,6 +234,12 @@ class StateHolder:
 
     @staticmethod
     def _version_read() -> int | None:
+        if not cache_shared():
+            try:
+                return serving_version_stored()
+            except Exception:
+                log.warning("cannot read serving version; serving the state we have")
+                return None
         try:
             version = cache.get(SERVING_VERSION_KEY)
         except Exception:
@@ -237,12 +248,23 @@ class StateHolder:
         if version is None:
             # Cache flushed or never set: the database row is the source of truth.
             try:
-                version = ProgramSettings.load().serving_version
+                version = serving_version_stored()
                 cache.set(SERVING_VERSION_KEY, version)
             except Exception:
                 log.warning("cannot read serving version; serving the state we have")
                 return None
         return int(version)
+
+
+def cache_shared() -> bool:
+    """Whether every process sees the same cache; a per-process (or no) cache cannot carry news."""
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
+def serving_version_stored() -> int:
+    """The serving version in the database, the source of truth (one primary-key read)."""
+    version = ProgramSettings.objects.filter(pk=1).values_list("serving_version", flat=True).first()
+    return ProgramSettings.load().serving_version if version is None else version
 
 
 def serving_version_bump() -> int:
