@@ -4,6 +4,7 @@ import pytest
 
 from experiments.models import Experiment, Slot, Variant
 from experiments.services.experiments import experiment_conclude
+from tests.experiments.admin.test_experiment_admin import GUARDRAILS_NONE
 from tests.experiments.roles import role_client
 
 ADD_URL = "/admin/experiments/experiment/add/"
@@ -29,7 +30,7 @@ def _add_form(policy: str, fixed: tuple[str, str]) -> dict:
         "prior_beta": "1",
         "prob_best_threshold": "0.95",
         "expected_loss_epsilon": "0.001",
-        "guardrails": "[]",
+        **GUARDRAILS_NONE,
         "arms-TOTAL_FORMS": "2",
         "arms-INITIAL_FORMS": "0",
         "arms-MIN_NUM_FORMS": "0",
