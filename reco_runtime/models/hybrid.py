@@ -98,6 +98,12 @@ class Hybrid(Recommender):
     def sub_models(self) -> dict[str, Recommender]:
         return self.generators
 
+    @property
+    def needs_product(self) -> bool:
+        """As its generators: a hybrid that fuses the product's neighbours (``knn``) is anchored
+        on the product, even though its other generators would still propose items."""
+        return any(model.needs_product for model in self.generators.values())
+
     def _active(self) -> list[str]:
         return _weighted(self.params)
 
