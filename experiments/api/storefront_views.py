@@ -37,10 +37,13 @@ from .throttling import StorefrontKeyThrottle, storefront_key_admit
 RETRY_AFTER_S = 5
 
 
-# Errors every storefront call can answer: a bad body, a missing or unknown key, a body over 1 MB.
+# Errors every storefront call can answer: a bad body, a missing or unknown key, another method,
+# a body over 1 MB, too many requests. (Any path under /api/ no endpoint serves is a 404 with the
+# same body.)
 STOREFRONT_ERRORS = {
     400: schemas.ErrorSerializer,
     401: schemas.ErrorSerializer,
+    405: schemas.ErrorSerializer,
     413: schemas.ErrorSerializer,
     429: schemas.ErrorSerializer,
 }

@@ -162,3 +162,19 @@ def test_it_answers_a_server_error_under_api_with_json(storefront, client, setti
     response = raising.get("/api/v1/experiments/")
     assert response.status_code == 500
     assert response.json()["code"] == "server_error"
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_pages_reasons_and_event_fields_the_api_enforces(storefront, client):
+    schema = client.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert components["Context"]["properties"]["page"]["enum"] == ["product"]
+    assert components["FallbackReasonEnum"]["enum"] == [
+        "unknown_product",
+        "missing_product",
+        "model_unavailable",
+        "model_error",
+    ]
+    assert components["Event"]["additionalProperties"] is False
+    assert "known_pages" in components["Error"]["properties"]
+    assert "405" in schema["paths"]["/api/v1/assignments"]["post"]["responses"]
