@@ -47,7 +47,8 @@ class Popularity(Recommender):
     @property
     def needs_product(self) -> bool:
         """Scoped to the product's category or brand; the global list needs nothing."""
-        return self.params.scope != "global"
+        p: PopularityParams = self.params
+        return p.scope != "global"
 
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         p: PopularityParams = self.params
