@@ -195,6 +195,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Storefront assignments and events, experiment reports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "experiments.api.schemas.pages_enum_postprocess",
+    ],
+    # Two fields are called "reason": each enum keeps a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "ReasonEnum": "experiments.api.report_schemas.STOPPING_REASONS",
+        "FallbackReasonEnum": "experiments.services.assignments.FALLBACK_REASONS",
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
+
+from experiments.api.errors import api_not_found
+
+handler500 = "experiments.api.errors.api_server_error"
 
 
 def healthz(request):
@@ -15,4 +19,6 @@ urlpatterns = [
     path("api/v1/", include("experiments.api.urls")),
     path("reports/", include("experiments.reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: any other path under /api/ is a JSON 404, never Django's HTML page.
+    re_path(r"^api/", api_not_found),
 ]

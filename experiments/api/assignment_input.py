@@ -1,4 +1,9 @@
-"""Parse and validate an assignment request body into ``AssignmentInput``."""
+"""Parse and validate an assignment request body into ``AssignmentInput``.
+
+Strict about types: a field of the wrong type is a 400 naming the field (``context.cart``),
+never silently read as empty. ``null`` (or an empty string for the optional strings) means
+"not given".
+"""
 
 from experiments.services.assignments import AssignmentInput
 
@@ -9,13 +14,14 @@ MAX_K = 100
 MAX_CART = 100
 
 
-def _opt_string(data: dict, name: str, *, max_len: int = 128) -> str | None:
+def _opt_string(data: dict, name: str, *, max_len: int = 128, path: str = "") -> str | None:
     value = data.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > max_len:
+        field = path + name
         raise ApiError(
-            code="invalid_field", field=name, detail=f"{name} must be a string of at most {max_len}."
+            code="invalid_field", field=field, detail=f"{field} must be a string of at most {max_len}."
         )
     return value
 
@@ -41,13 +47,14 @@ def assignment_input_parse(data: dict) -> AssignmentInput:
     k = data.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
         raise ApiError(code="invalid_field", field="k", detail=f"k must be an integer from 1 to {MAX_K}.")
+    cart = context.get("cart")
     return AssignmentInput(
         session_id=session_id,
         user_id=_opt_string(data, "user_id"),
         slots=slots,
-        page=_opt_string(context, "page", max_len=32) or "product",
-        product_id=_opt_string(context, "product_id", max_len=64),
-        cart=_string_list(context.get("cart") or [], "context.cart", MAX_CART),
-        device=_opt_string(context, "device", max_len=32),
+        page=_opt_string(context, "page", max_len=32, path="context.") or "product",
+        product_id=_opt_string(context, "product_id", max_len=64, path="context."),
+        cart=() if cart is None else _string_list(cart, "context.cart", MAX_CART),
+        device=_opt_string(context, "device", max_len=32, path="context."),
         k=k,
     )

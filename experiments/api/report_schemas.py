@@ -76,10 +76,13 @@ class ReportArmSerializer(serializers.Serializer):
     )
 
 
+STOPPING_REASONS = ["confident", "max_samples", "continue"]
+
+
 class StoppingSerializer(serializers.Serializer):
     stop = serializers.BooleanField(help_text="True when the stopping rule says stop.")
     reason = serializers.ChoiceField(
-        choices=["confident", "max_samples", "continue"],
+        choices=STOPPING_REASONS,
         help_text="confident: a clear winner; max_samples: cap reached, inconclusive; continue: keep going.",
     )
     winner = serializers.CharField(allow_null=True, help_text="Arm key of the confident winner, else null.")

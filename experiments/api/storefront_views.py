@@ -16,7 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from experiments.services.assignments import assignments_create
+from experiments.services.assignments import UnknownPage, assignments_create
 from experiments.services.events import MAX_EVENTS_PER_BATCH, events_record
 from experiments.serving.runtime import serving_state
 
@@ -37,10 +37,13 @@ from .throttling import StorefrontKeyThrottle, storefront_key_admit
 RETRY_AFTER_S = 5
 
 
-# Errors every storefront call can answer: a bad body, a missing or unknown key, a body over 1 MB.
+# Errors every storefront call can answer: a bad body, a missing or unknown key, another method,
+# a body over 1 MB, too many requests. (Any path under /api/ no endpoint serves is a 404 with the
+# same body.)
 STOREFRONT_ERRORS = {
     400: schemas.ErrorSerializer,
     401: schemas.ErrorSerializer,
+    405: schemas.ErrorSerializer,
     413: schemas.ErrorSerializer,
     429: schemas.ErrorSerializer,
 }
@@ -99,7 +102,12 @@ class StorefrontApi(APIView):
 class AssignmentCreateApi(StorefrontApi):
     def handle(self, body):
         data = assignment_input_parse(require_object(body))
-        return assignments_create(state=serving_state(), data=data), 200, None
+        try:
+            return assignments_create(state=serving_state(), data=data), 200, None
+        except UnknownPage as exc:
+            raise ApiError(
+                code="unknown_page", field="context.page", detail=str(exc), extra={"known_pages": exc.known}
+            ) from exc
 
     @extend_schema(
         request=schemas.AssignmentInputSerializer,

@@ -27,6 +27,27 @@ from reco_runtime.request import RecRequest, SessionSignals
 
 log = logging.getLogger(__name__)
 HOLDOUT_SALT = "__program_holdout__"
+PRODUCT_PAGE = "product"
+# Why a slot was served its fallback (the decision's "reason"):
+# unknown_product: context.product_id is not in the catalog, and the variant needs the product;
+# missing_product: a product-page slot asked without product_id, and the variant needs it;
+# model_unavailable: the variant has no trained model loaded (or no catalog is loaded);
+# model_error: the variant's model raised while answering.
+FALLBACK_REASONS = ("unknown_product", "missing_product", "model_unavailable", "model_error")
+MODEL_FAILURES = frozenset({"model_unavailable", "model_error"})
+_NO_ITEMS = (np.empty(0, dtype=np.int64), np.empty(0))
+
+
+class _Unserved(Exception):
+    """The variant cannot serve this slot for this request; ``reason`` is the fallback's reason code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+def _fallback_reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, _Unserved) else "model_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +118,10 @@ def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonc
 
 def _model(variant: VariantState | None, catalog_version: str) -> Recommender:
     if variant is None or not variant.model_version:
-        raise LookupError("no trained model for this variant")
+        raise _Unserved("model_unavailable", "no trained model for this variant")
     model = model_for(variant.model_version, catalog_version)
     if model is None:
-        raise LookupError(f"model {variant.model_version} is not loadable")
+        raise _Unserved("model_unavailable", f"model {variant.model_version} is not loadable")
     return model
 
 
@@ -169,11 +190,30 @@ class SlotServer:
 
     def _model(self, variant: VariantState | None) -> Recommender:
         if self.catalog is None:
-            raise LookupError("no catalog loaded")
+            raise _Unserved("model_unavailable", "no catalog loaded")
         return _model(variant, self.state.catalog_version)
 
-    def _items(self, variant: VariantState | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _product_gap(self, slot: SlotState) -> str | None:
+        """Why ``slot`` has no product to anchor on: ``unknown_product`` (an id the catalog does
+        not know), ``missing_product`` (a product-page slot asked without one), else None (a
+        known product, or another page, whose variants anchor on the cart and the views)."""
+        if self.product is not None:
+            return None
+        if self.data.product_id:
+            return "unknown_product"
+        return "missing_product" if slot.page == PRODUCT_PAGE else None
+
+    def _anchored_model(self, variant: VariantState | None, slot: SlotState) -> Recommender:
+        """The variant's model, unless it needs the page's product and this slot has none."""
         model = self._model(variant)
+        if model.needs_product:
+            gap = self._product_gap(slot)
+            if gap is not None:
+                raise _Unserved(gap)
+        return model
+
+    def _items(self, variant: VariantState | None, k: int, slot: SlotState) -> tuple[np.ndarray, np.ndarray]:
+        model = self._anchored_model(variant, slot)
         version = variant.model_version
         if self._uses.get(version, 0) < 2:
             return model.recommend(self._request(k))
@@ -200,24 +240,31 @@ class SlotServer:
             }
         k = self.data.k or slot.default_k
         pick = self._picks.get(slot_key) or _pick(slot, self.data, self.in_holdout, self.request_nonce)
-        fallback = False
         try:
-            indices, scores = self._items(pick.variant, k)
+            indices, scores = self._items(pick.variant, k, slot)
         except Exception as exc:
-            log.warning("slot %s variant %s failed (%s); serving fallback", slot_key, pick.variant, exc)
-            fallback = True
+            reason = _fallback_reason(exc)
+            if reason in MODEL_FAILURES:
+                log.warning("slot %s variant %s failed (%s); serving fallback", slot_key, pick.variant, exc)
             pick = _Pick(variant=slot.fallback)
             indices, scores = self._fallback_items(slot, k)
-        return self._decision(slot, pick, fallback, indices, scores)
+            return self._decision(slot, pick, reason, indices, scores)
+        return self._decision(slot, pick, None, indices, scores)
 
     def _fallback_items(self, slot: SlotState, k: int) -> tuple:
+        """The fallback variant's items; none (never its back-filled bestsellers) when it needs
+        the product too, and none when it fails."""
         try:
-            return self._model(slot.fallback).recommend(self._request(k))
+            return self._anchored_model(slot.fallback, slot).recommend(self._request(k))
+        except _Unserved as exc:
+            if exc.reason in MODEL_FAILURES:
+                log.warning("fallback of slot %s cannot serve (%s); serving no items", slot.key, exc)
+            return _NO_ITEMS
         except Exception:
             log.exception("fallback of slot %s failed too; serving no items", slot.key)
-            return np.empty(0, dtype=np.int64), np.empty(0)
+            return _NO_ITEMS
 
-    def _decision(self, slot: SlotState, pick: _Pick, fallback: bool, indices, scores) -> dict:
+    def _decision(self, slot: SlotState, pick: _Pick, reason: str | None, indices, scores) -> dict:
         if len(indices):
             item_ids = self.catalog.item_ids[indices].tolist()
             # np.round's own arithmetic without its dispatch (identical values; Python's round
@@ -238,23 +285,44 @@ class SlotServer:
             session_hash=self.session_hash,
             items=tuple(item_ids),
         )
-        return {
+        decision = {
             "slot": slot.key,
             "decision_id": token_sign(payload, key=self.key),
             "experiment": pick.experiment_key,
             "variant": pick.variant.key if pick.variant else None,
             "propensity": payload.propensity,
-            "fallback": fallback,
+            "fallback": reason is not None,
             "items": [
                 {"item_id": item, "score": s, "rank": r}
                 for r, item, s in zip(range(1, len(item_ids) + 1), item_ids, rounded, strict=False)
             ],
         }
+        if reason is not None:
+            decision["reason"] = reason
+        return decision
+
+
+class UnknownPage(ValueError):
+    """``context.page`` names no page with active slots; ``known`` lists the pages that have some."""
+
+    def __init__(self, page: str, known: list[str]) -> None:
+        super().__init__(f"Unknown page {page!r}; known pages: {', '.join(known)}.")
+        self.known = known
+
+
+def pages_known(state: ServingState) -> list[str]:
+    """The pages a request may name: those with an active slot, and always the default page."""
+    return sorted({PRODUCT_PAGE, *state.pages})
 
 
 def assignments_create(*, state: ServingState, data: AssignmentInput) -> dict:
-    """Serve every asked slot (or all active slots of the page); one slot's failure never fails the rest."""
+    """Serve every asked slot (or all active slots of the page); one slot's failure never fails the rest.
+
+    Raises ``UnknownPage`` for a page with no active slot (other than the default page), so a
+    misspelt page is an error rather than an empty answer."""
     started = time.perf_counter()
+    if data.page not in state.pages and data.page != PRODUCT_PAGE:
+        raise UnknownPage(data.page, pages_known(state))
     slot_keys = data.slots if data.slots is not None else state.pages.get(data.page, ())
     server = SlotServer(state, data, tuple(slot_keys))
     decisions = [server.serve(key) for key in slot_keys]

@@ -17,6 +17,11 @@ MAX_ITEM_ID_LEN = 64
 MAX_ITEMS = 200
 MAX_VALUE = 1e9
 MAX_DWELL_MS = 86_400_000
+# The fields of the REST contract: any other is rejected (unknown_field), so a typo such as
+# "revenue" for "value" never passes as an event without its value.
+EVENT_FIELDS = frozenset(
+    "event_id type ts session_id user_id decision_id item_id value dwell_ms items".split()
+)
 
 
 class EventInvalid(ValueError):
@@ -128,6 +133,9 @@ def event_validate(
     """Return the event cleaned, or raise EventInvalid with the first field at fault."""
     if not isinstance(raw, dict):
         raise EventInvalid("event", "not_an_object")
+    if not EVENT_FIELDS.issuperset(raw):
+        # The first unknown field by name (a stable answer), cut short: the client sent the name.
+        raise EventInvalid(min(k for k in raw if k not in EVENT_FIELDS)[:MAX_ID_LEN], "unknown_field")
     event_id = _string(raw, "event_id", required=True, max_len=MAX_ID_LEN)
     kind = _string(raw, "type", required=True, max_len=32)
     if kind not in EVENT_TYPES:
@@ -144,6 +152,8 @@ def event_validate(
         raise EventInvalid("decision_id", "required")
     if kind == "purchase" and not item_id and not items:
         raise EventInvalid("items", "required")
+    if kind == "purchase" and value is None:
+        raise EventInvalid("value", "required")  # revenue rewards and reports need it
     if decision is not None and kind in ITEM_TYPES and item_id not in decision.items:
         raise EventInvalid("item_id", "not_in_decision")
     return ValidEvent(event_id, kind, ts, session_id, user_id, item_id, items, value, dwell_ms, decision)

@@ -93,6 +93,13 @@ class Recommender:
     def is_fitted(self) -> bool:
         return self.catalog is not None
 
+    @property
+    def needs_product(self) -> bool:
+        """True when the variant's answer is anchored on the page's product ("similar to this",
+        "in this category"): without a known product it has nothing of its own to rank and
+        would only serve the back-filled bestsellers. A server should then serve another variant."""
+        return False
+
     # -- training ---------------------------------------------------------------------------
     def fit(self, interactions: Interactions, catalog: Catalog, *, progress: Any = None) -> Self:
         """Learn from ``interactions`` over ``catalog``; ``progress`` is an optional tqdm-like bar."""

@@ -62,6 +62,10 @@ class Content(Recommender):
     algorithm = "content"
     Params = ContentParams
 
+    @property
+    def needs_product(self) -> bool:
+        return True  # the items whose text is nearest the product's
+
     def _embed(self, catalog: Catalog) -> np.ndarray:
         """(n_items, d) float32 unit rows; d <= dim."""
         from sklearn.decomposition import TruncatedSVD

@@ -98,6 +98,15 @@ class Hybrid(Recommender):
     def sub_models(self) -> dict[str, Recommender]:
         return self.generators
 
+    @property
+    def needs_product(self) -> bool:
+        """As its generators: a hybrid that fuses the product's neighbours (``knn``) is anchored
+        on the product, even though its other generators would still propose items."""
+        for model in self.generators.values():  # a loop: a third of any()'s cost, per served slot
+            if model.needs_product:
+                return True
+        return False
+
     def _active(self) -> list[str]:
         return _weighted(self.params)
 

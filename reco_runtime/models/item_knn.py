@@ -44,6 +44,10 @@ class ItemKnn(Recommender):
     algorithm = "item_knn"
     Params = ItemKnnParams
 
+    @property
+    def needs_product(self) -> bool:
+        return True  # the product's neighbours: "similar", "bought together"
+
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         p: ItemKnnParams = self.params
         x = damped(interactions.user_item_matrix(min_weight=p.min_weight), p.weighting)

@@ -44,6 +44,12 @@ class Popularity(Recommender):
     algorithm = "popularity"
     Params = PopularityParams
 
+    @property
+    def needs_product(self) -> bool:
+        """Scoped to the product's category or brand; the global list needs nothing."""
+        p: PopularityParams = self.params
+        return p.scope != "global"
+
     def _fit(self, interactions: Interactions, catalog: Catalog, progress: Any) -> None:
         p: PopularityParams = self.params
         scores = interactions.decayed_item_counts(half_life_s=p.half_life_days * DAY_S)

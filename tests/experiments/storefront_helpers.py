@@ -14,7 +14,14 @@ def event(kind: str, session_id: str = "s-1", **fields) -> dict:
     }
 
 
+# A product of every synthetic catalog. A product page's request carries its product: without one,
+# slots whose variant needs it (item_knn, content, category popularity) are served their fallback.
+PRODUCT_ID = "p-0"
+
+
 def decisions_for(api, session_id: str = "s-1", **body) -> list[dict]:
+    """The served decisions of a request on the page of ``PRODUCT_ID`` unless ``context`` is given."""
+    body.setdefault("context", {"product_id": PRODUCT_ID})
     response = api.post("/api/v1/assignments", {"session_id": session_id, **body}, format="json")
     assert response.status_code == 200, response.content
     return [d for d in response.json()["decisions"] if "error" not in d]

@@ -77,9 +77,11 @@ def test_a_broken_model_falls_back_for_its_slot_only(api, storefront, settings):
     Variant.objects.filter(key="pdp_similar-category").update(model_version="popularity-20990101T000000-dead")
     Variant.objects.filter(key="pdp_similar-legacy").update(model_version="popularity-20990101T000000-beef")
     serving_version_bump()
-    body = _assign(api, slots=["pdp_similar", "pdp_for_you"]).json()
+    product = str(storefront.catalog.item_ids[0])
+    body = _assign(api, slots=["pdp_similar", "pdp_for_you"], context={"product_id": product}).json()
     similar, for_you = body["decisions"]
     assert similar["fallback"] is True
+    assert similar["reason"] == "model_unavailable"
     assert similar["items"] == []
     assert similar["experiment"] is None
     assert for_you["fallback"] is False
