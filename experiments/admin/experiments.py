@@ -41,7 +41,23 @@ REVERT_SCOPE_MESSAGE = (
 )
 
 
-class ArmInline(admin.TabularInline):
+class StatusEditableInline(admin.TabularInline):
+    """An inline whose rows can be added, changed or deleted only while ``_editable(experiment)``."""
+
+    def _editable(self, obj) -> bool:
+        raise NotImplementedError
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class ArmInline(StatusEditableInline):
     model = Arm
     formset = ArmFormSet
     extra = 2
@@ -54,17 +70,8 @@ class ArmInline(admin.TabularInline):
     def _editable(self, obj) -> bool:
         return obj is None or obj.status == Status.DRAFT
 
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
 
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
-
-
-class GuardrailInline(admin.TabularInline):
+class GuardrailInline(StatusEditableInline):
     """Guardrail rows, editable until the experiment concludes (a concluded experiment's rules are
     the record of what it was judged by)."""
 
@@ -77,15 +84,6 @@ class GuardrailInline(admin.TabularInline):
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.status != Status.CONCLUDED
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Experiment)
