@@ -35,7 +35,7 @@ def _create_and_start(page, base: str, screenshots) -> None:
     screenshots(page, "01-merchandiser-creates-experiment")
     page.click("input[name=_continue]")
     page.click("a.lifecycle-start")
-    assert "splits its traffic" in page.content()
+    assert "splits that traffic" in page.content()
     screenshots(page, "02-start-confirmation")
     page.click("input[name=confirm]")
     page.wait_for_selector("text=start done")

@@ -29,7 +29,7 @@ def test_it_serves_a_90_10_split_as_set_over_ten_recomputes(storefront):
         assert list(weights) == pytest.approx([0.9, 0.1], abs=1 / TICKS)
         state = state_now()
         for i in range(DECISIONS_PER_ROUND):
-            data = AssignmentInput(f"r{r}-s{i}", None, (SLOT,), "product", None, (), None, 2)
+            data = AssignmentInput(f"r{r}-s{i}", None, (SLOT,), "product", "p-0", (), None, 2)
             decision = assignments_create(state=state, data=data)["decisions"][0]
             assert decision["experiment"] == "fixed-90-10"
             assert not decision["fallback"]
