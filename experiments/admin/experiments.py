@@ -24,7 +24,7 @@ from .experiment_forms import (
     GuardrailFormSet,
 )
 from .history import RevertPermissionMixin
-from .lifecycle import STEPS, LifecycleAdminMixin
+from .lifecycle import STEPS, LifecycleAdminMixin, step_label
 
 ARMS_FROZEN_MESSAGE = (
     "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "
@@ -86,6 +86,22 @@ class GuardrailInline(StatusEditableInline):
         return obj is None or obj.status != Status.CONCLUDED
 
 
+class GuardrailBreachedFilter(admin.SimpleListFilter):
+    title = "guardrail"
+    parameter_name = "guardrail"
+
+    def lookups(self, request, model_admin):
+        return (("breached", "Breached"), ("holding", "Holding"))
+
+    def queryset(self, request, queryset):
+        breached = queryset.filter(arms__guardrail_breached_at__isnull=False).values("pk")
+        if self.value() == "breached":
+            return queryset.filter(pk__in=breached)
+        if self.value() == "holding":
+            return queryset.exclude(pk__in=breached)
+        return queryset
+
+
 @admin.register(Experiment)
 class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin):
     form = ExperimentForm
@@ -94,14 +110,14 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
         "key",
         "slot",
         "status",
+        "guardrail_breached",
         "policy",
         "reward_metric",
         "allocation_version",
         "winner",
         "auto_conclude",
-        "guardrail_breached",
     )
-    list_filter = ("status", "policy", "reward_metric")
+    list_filter = ("status", GuardrailBreachedFilter, "policy", "reward_metric")
     search_fields = ("key", "slot__key")
     inlines = [ArmInline, GuardrailInline]
 
@@ -170,7 +186,7 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
                 self.message_user(request, ARMS_FROZEN_MESSAGE, messages.INFO)
             allowed = self.has_change_permission(request, experiment)
             extra_context["lifecycle_steps"] = [
-                s for s, ok in STEPS.items() if allowed and experiment.status in ok
+                (s, step_label(s)) for s, ok in STEPS.items() if allowed and experiment.status in ok
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -198,7 +214,10 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
             raise Http404("A deleted experiment cannot be restored from its history.")
         can_revert = self.has_change_history_permission(request, experiment)
         if request.method == "GET" and can_revert and experiment.status != Status.DRAFT:
-            fields = ", ".join(self._editable_fields(request, experiment))
+            fields = ", ".join(
+                str(Experiment._meta.get_field(name).verbose_name)
+                for name in self._editable_fields(request, experiment)
+            )
             self.message_user(
                 request, REVERT_SCOPE_MESSAGE.format(status=experiment.status, fields=fields), messages.INFO
             )
@@ -259,7 +278,9 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
 
     def save_related(self, request, form, formsets, change):
         if change:
-            if form.instance.status != Status.DRAFT and any(k.startswith("arms-0-") for k in request.POST):
+            # The frozen arms inline posts its rows back unchanged; warn only when someone changed them.
+            arms_changed = any(isinstance(fs, ArmFormSet) and fs.has_changed() for fs in formsets)
+            if form.instance.status != Status.DRAFT and arms_changed:
                 self.message_user(request, ARMS_FROZEN_MESSAGE, messages.WARNING)
             return super().save_related(request, form, formsets, change)
         arm_formset = next(fs for fs in formsets if isinstance(fs, ArmFormSet))

@@ -33,6 +33,12 @@ STEPS = {
     "conclude": (Status.RUNNING, Status.PAUSED),
     "rerandomize": (Status.RUNNING, Status.PAUSED),
 }
+STEP_LABELS = {"rerandomize": "Re-randomize"}
+
+
+def step_label(step: str) -> str:
+    """The step as a merchandiser reads it on buttons and titles."""
+    return STEP_LABELS.get(step, step.capitalize())
 
 
 def _split_words(experiment: Experiment, *, at_start: bool) -> list[str]:
@@ -185,9 +191,10 @@ class LifecycleAdminMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"{step.capitalize()} experiment {experiment.key}?",
+            "title": f"{step_label(step)} experiment {experiment.key}?",
             "experiment": experiment,
             "step": step,
+            "step_label": step_label(step),
             "changes": step_changes(step, experiment),
             "form": form,
             "change_url": change_url,

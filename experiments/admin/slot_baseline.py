@@ -42,6 +42,10 @@ def baseline_change_effects(slot: Slot, new: Variant) -> list[str]:
         f"From the next serving refresh, the global holdout ({holdout:.0%} of shoppers) is served {new.key} "
         f"on slot {slot.key} instead of {old}.",
     ]
+    lines.append(
+        "An experiment running on this slot keeps serving its own arms, its control included; only "
+        "the holdout's share of the slot moves to the new baseline."
+    )
     if slot.default_variant is None:
         lines.append(
             f"The slot's default is blank (= the baseline), so shoppers outside the holdout also get "

@@ -200,3 +200,17 @@ def test_experiment_pages_show_the_traffic_left_after_the_holdout(merchandiser):
     page = merchandiser.get(f"/admin/experiments/experiment/{experiment.pk}/change/").content.decode()
     assert "keeps 5% of shoppers on the slot's baseline pdp_similar-legacy; the experiment gets 95%" in page
     assert "50.0% of this slot's traffic → 47.5% of all shoppers" in page
+
+
+@pytest.mark.django_db
+def test_saving_a_running_experiment_does_not_warn_about_arms_nobody_changed(merchandiser):
+    running = Experiment.objects.get(key="pdp-similar-test")
+    data = {"auto_conclude": "on", "prob_best_threshold": "0.95", **GUARDRAILS_NONE}
+    data |= {"expected_loss_epsilon": "0.001", "arms-TOTAL_FORMS": "2", "arms-INITIAL_FORMS": "2"}
+    # What the browser posts back for the frozen arms inline: the rows' ids, nothing else.
+    for n, arm in enumerate(running.arms.order_by("key")):
+        data |= {f"arms-{n}-id": arm.pk, f"arms-{n}-experiment": running.pk}
+    response = merchandiser.post(f"/admin/experiments/experiment/{running.pk}/change/", data)
+    assert response.status_code == 302
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert not any("arms cannot be edited" in m for m in shown), shown

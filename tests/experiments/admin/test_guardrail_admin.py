@@ -139,3 +139,12 @@ def test_the_conclude_page_promotes_a_breached_winner_with_a_recorded_reason(mer
     assert Slot.objects.get(pk=breached.slot_id).default_variant == b.variant
     reason = breached.history.first().history_change_reason
     assert reason == "Guardrail override by mia: Checkout outage skewed revenue"
+
+
+@pytest.mark.django_db
+def test_the_experiment_list_filters_experiments_by_guardrail_state(merchandiser, breached):
+    flagged = merchandiser.get(LIST_URL, {"guardrail": "breached"}).content.decode()
+    assert flagged.count('class="guardrail-breached"') == 1
+    assert "1 experiment" in flagged
+    holding = merchandiser.get(LIST_URL, {"guardrail": "holding"}).content.decode()
+    assert 'class="guardrail-breached"' not in holding
