@@ -36,7 +36,7 @@ def test_the_program_report_names_each_slots_baseline_as_what_the_holdout_sees(a
     assert report["baseline_changes"] == []
     page = analyst.get("/reports/program/").content.decode()
     assert "always sees each slot's baseline, whatever has been promoted since" in page
-    assert "pdp_similar: pdp_similar-legacy" in page
+    assert "<tr><td>pdp_similar</td><td>pdp_similar-legacy</td></tr>" in page
     assert "legacy baseline" not in page
     assert 'id="baseline-changes"' not in page
 
