@@ -61,8 +61,13 @@ class ArmInline(StatusEditableInline):
     model = Arm
     formset = ArmFormSet
     extra = 2
-    fields = ("key", "variant", "is_control", "fixed_weight", "weight")
-    readonly_fields = ("weight",)
+    fields = ("key", "variant", "is_control", "fixed_weight", "traffic_share")
+    readonly_fields = ("traffic_share",)
+
+    @admin.display(description="Traffic share now")
+    def traffic_share(self, arm) -> str:
+        # The weight is an exact share of the hash space (ticks / 2**32): a raw float of 17 digits.
+        return f"{arm.weight:.1%}" if arm.pk else "-"
 
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is None else 0
