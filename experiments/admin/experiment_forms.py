@@ -40,6 +40,7 @@ class ExperimentForm(forms.ModelForm):
             "prob_best_threshold",
             "expected_loss_epsilon",
             "max_samples",
+            "minimum_detectable_effect",
             "discount_half_life_epochs",
             "auto_conclude",
         )
