@@ -50,9 +50,9 @@ class Experiment(models.Model):
         choices=Policy.choices,
         default=Policy.THOMPSON,
         help_text="With 3 or more arms a bandit (top-two Thompson best) decides sooner than an even split "
-        "that is right as often: 1.4-2.3x at 4 arms, 3-4x at 12 in bench/README_bandits.md. With 2 arms it "
-        "decides no sooner (top-two Thompson is a 50/50 split there); its only gain is that fewer shoppers "
-        "see the losing arm meanwhile (regret).",
+        "that is right as often: about 1.5-2.9x sooner with 4 arms and 4x or more with 12 "
+        "(bench/README_bandits.md). With 2 arms it decides no sooner (top-two Thompson is a 50/50 split "
+        "there): its only gain is that fewer shoppers see the losing arm meanwhile (regret).",
     )
     reward_metric = models.CharField(max_length=16, choices=RewardMetric.choices, default=RewardMetric.CLICK)
     randomization_unit = models.CharField(

@@ -214,3 +214,13 @@ def test_saving_a_running_experiment_does_not_warn_about_arms_nobody_changed(mer
     assert response.status_code == 302
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert not any("arms cannot be edited" in m for m in shown), shown
+
+
+@pytest.mark.django_db
+def test_the_add_page_says_when_a_bandit_shortens_a_test_and_asks_for_the_mde(merchandiser):
+    page = merchandiser.get(ADD_URL).content.decode()
+    assert "With 3 or more arms a bandit" in page
+    assert "With 2 arms it decides no sooner" in page
+    assert "(regret)" in page
+    assert 'name="minimum_detectable_effect"' in page
+    assert 'value="0.004"' in page
