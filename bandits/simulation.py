@@ -22,7 +22,9 @@ Policies
                     top-two TS allocation stopped by the GLR (Chernoff) rule of
                     `bandits.identification` at error rate `delta`: correct rate >= 1 - delta for any
                     allocation. Its cap is `max_samples` or 20 x the fixed_ab horizon (the rule's price
-                    in samples is larger than the P(best) rule's).
+                    in samples is larger than the P(best) rule's). Give it a floor (e.g. 0.1) with
+                    K >= 3: top-two weights from draws give a clearly bad arm exactly 0, its GLR term
+                    then stops growing and the rule cannot fire before the cap.
 Regret is expected regret: sum over impressions of (best rate - served arm's rate), in successes.
 regret_total adds the loss after the decision: `after` impressions (default: the fixed_ab horizon,
 i.e. one more test cycle of the same traffic) served the chosen arm, (best rate - chosen rate) x after.
