@@ -15,7 +15,21 @@ Policies
                     < epsilon) is checked on the same draws; at `max_samples` (default: the fixed_ab
                     total horizon, so no adaptive run is longer than the fixed test) the arm with the
                     smallest expected loss is picked and the run counts as capped (inconclusive).
+  even_split_same_rule
+                    an even split checked after every batch with the same P(best) rule as the bandits:
+                    what the adaptive allocation adds, apart from stopping early.
+  top_two_thompson_glr
+                    top-two TS allocation stopped by the GLR (Chernoff) rule of
+                    `bandits.identification` at error rate `delta`: correct rate >= 1 - delta for any
+                    allocation. Its cap is `max_samples` or 20 x the fixed_ab horizon (the rule's price
+                    in samples is larger than the P(best) rule's). Give it a floor (e.g. 0.1) with
+                    K >= 3: top-two weights from draws give a clearly bad arm exactly 0, its GLR term
+                    then stops growing and the rule cannot fire before the cap.
 Regret is expected regret: sum over impressions of (best rate - served arm's rate), in successes.
+regret_total adds the loss after the decision: `after` impressions (default: the fixed_ab horizon,
+i.e. one more test cycle of the same traffic) served the chosen arm, (best rate - chosen rate) x after.
+The even split matched to a policy (`matched_fixed_split`) is sized, not simulated: the shortest even
+split whose correct rate equals the policy's, by a normal approximation checked against binomials.
 All runs of a policy advance together, vectorised over runs: each batch costs one Beta draw of
 shape (draws, active runs, K).
 """
@@ -32,8 +46,13 @@ from bandits._validation import check_probability, float_array
 from bandits.allocation import apply_floor, weights_from_samples
 from bandits.decisions import loss_sums, win_counts
 from bandits.errors import BanditError
+from bandits.identification import chernoff_stop
 
-POLICY_NAMES = ("fixed_ab", "thompson", "top_two_thompson")
+# Appended names keep the random streams of the earlier ones (simulate spawns one per name, in order).
+POLICY_NAMES = ("fixed_ab", "thompson", "top_two_thompson", "even_split_same_rule", "top_two_thompson_glr")
+DEFAULT_POLICIES = ("fixed_ab", "thompson", "top_two_thompson", "even_split_same_rule")
+ADAPTIVE_POLICIES = ("thompson", "top_two_thompson", "top_two_thompson_glr")
+GLR_CAP_FACTOR = 20
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_SIMULATION_DRAWS = 2_000
 
@@ -56,6 +75,8 @@ class SimulationSettings:
     power: float = 0.8
     top_two_beta: float = 0.5
     max_samples: int | None = None
+    delta: float = 0.05
+    after: int | None = None
 
     def __post_init__(self) -> None:
         rates = float_array("rates", self.rates)
@@ -69,6 +90,9 @@ class SimulationSettings:
         check_probability("threshold", self.threshold)
         check_probability("alpha", self.alpha)
         check_probability("power", self.power)
+        check_probability("delta", self.delta)
+        if self.after is not None and self.after < 0:
+            raise BanditError(f"after must be >= 0 impressions, got {self.after}")
         if not 0.0 <= self.floor < 1.0:
             raise BanditError(f"floor must be in [0, 1), got {self.floor}")
         object.__setattr__(self, "rates", rates)
@@ -86,6 +110,20 @@ class SimulationSettings:
     def sample_cap(self) -> int:
         return int(self.max_samples) if self.max_samples is not None else self.fixed_total
 
+    @property
+    def glr_sample_cap(self) -> int:
+        return int(self.max_samples) if self.max_samples is not None else GLR_CAP_FACTOR * self.fixed_total
+
+    @property
+    def after_impressions(self) -> int:
+        """Impressions served the chosen arm after the decision, counted in regret_total."""
+        return int(self.after) if self.after is not None else self.fixed_total
+
+    @property
+    def gaps(self) -> np.ndarray:
+        """(n_arms,) best rate - each arm's rate."""
+        return np.asarray(self.rates.max() - self.rates)
+
 
 @dataclass(frozen=True)
 class PolicyOutcome:
@@ -96,16 +134,23 @@ class PolicyOutcome:
     correct: np.ndarray
     regret: np.ndarray
     capped: np.ndarray
+    regret_after: np.ndarray  # lost successes after the decision: (best - chosen rate) x after
     curve_samples: np.ndarray = field(repr=False)
     curve_regret: np.ndarray = field(repr=False)  # mean cumulative regret over runs (stopped runs hold)
 
     def summary(self) -> dict[str, float | str]:
-        """Means over runs, in the `python -m bandits.simulate --json` format."""
+        """Means over runs, in the `python -m bandits.simulate --json` format.
+
+        The four pinned fields, then samples_p90 (90th percentile of samples_to_decision) and
+        regret_total (regret during the test plus regret_after, mean over runs).
+        """
         return {
             "policy": self.policy,
             "samples_to_decision": float(np.mean(self.samples_to_decision)),
             "correct_rate": float(np.mean(self.correct)),
             "regret": float(np.mean(self.regret)),
+            "samples_p90": float(np.percentile(self.samples_to_decision, 90)),
+            "regret_total": float(np.mean(self.regret + self.regret_after)),
         }
 
 
@@ -129,7 +174,16 @@ def fixed_correct_rate(rates: np.ndarray, per_arm: float) -> float:
     P(correct) = integral f_best(x) prod_{j != best} Phi((x - p_j) / s_j) dx.
     """
     rates = np.asarray(rates, dtype=np.float64)
-    best = int(np.argmax(rates))
+    return _pick_probability(rates, per_arm, int(np.argmax(rates)))
+
+
+def fixed_pick_probabilities(rates: np.ndarray, per_arm: float) -> np.ndarray:
+    """(n_arms,) P(the fixed split picks each arm) after `per_arm` impressions per arm (same quadrature)."""
+    rates = np.asarray(rates, dtype=np.float64)
+    return np.array([_pick_probability(rates, per_arm, arm) for arm in range(len(rates))])
+
+
+def _pick_probability(rates: np.ndarray, per_arm: float, best: int) -> float:
     sd = np.sqrt(rates * (1.0 - rates) / per_arm)
     others = np.arange(len(rates)) != best
 
@@ -166,6 +220,27 @@ def matched_fixed_split(rates: np.ndarray, correct_rate: float) -> tuple[float, 
     return high * len(rates), high * float(gaps.sum())
 
 
+def matched_summary(settings: SimulationSettings, outcome: PolicyOutcome) -> dict[str, float | str] | None:
+    """The even split right exactly as often as `outcome`, in the summary format; None if unmatchable.
+
+    Policy name `even_split_matched_<policy>`; samples_p90 equals samples_to_decision (fixed size);
+    regret_total adds after x sum_k P(pick k) gap_k, P(pick k) from `fixed_pick_probabilities`.
+    """
+    correct = float(np.mean(outcome.correct))
+    if not 1.0 / settings.n_arms < correct < 1.0:
+        return None
+    samples, regret = matched_fixed_split(settings.rates, correct)
+    picks = fixed_pick_probabilities(settings.rates, samples / settings.n_arms)
+    return {
+        "policy": f"even_split_matched_{outcome.policy}",
+        "samples_to_decision": samples,
+        "correct_rate": correct,
+        "regret": regret,
+        "samples_p90": samples,
+        "regret_total": regret + settings.after_impressions * float(picks @ settings.gaps),
+    }
+
+
 def simulate_fixed_ab(settings: SimulationSettings, rng: np.random.Generator) -> PolicyOutcome:
     """Even split to the fixed horizon, then the highest observed rate (ties broken at random)."""
     rates = settings.rates
@@ -181,6 +256,7 @@ def simulate_fixed_ab(settings: SimulationSettings, rng: np.random.Generator) ->
         correct=choice == np.argmax(rates),
         regret=np.full(settings.runs, per_arm * gaps.sum()),
         capped=np.zeros(settings.runs, dtype=bool),
+        regret_after=settings.after_impressions * gaps[choice],
         curve_samples=curve_samples,
         curve_regret=curve_samples * gaps.mean(),
     )
@@ -227,23 +303,26 @@ class _RunState:
 
 
 def _serve_batch(
-    state: _RunState, rows: np.ndarray, settings: SimulationSettings, rng: np.random.Generator
+    state: _RunState, rows: np.ndarray, settings: SimulationSettings, cap: int, rng: np.random.Generator
 ) -> None:
     """Serve one batch to the given runs at their current weights and record the outcomes."""
-    remaining = settings.sample_cap - state.trials[rows].sum(axis=1)
+    remaining = cap - state.trials[rows].sum(axis=1)
     batch = np.minimum(settings.batch_size, remaining).astype(np.int64)
     weights = state.weights[rows]
     served = rng.multinomial(batch, weights / weights.sum(axis=1, keepdims=True))
     state.successes[rows] += rng.binomial(served, settings.rates)
     state.trials[rows] += served
-    state.regret[rows] += served @ (settings.rates.max() - settings.rates)
+    state.regret[rows] += served @ settings.gaps
 
 
 def _next_weights(
     samples: np.ndarray, trials: np.ndarray, policy: str, settings: SimulationSettings
 ) -> np.ndarray:
     """Allocation for the next batch, from the same draws as the stopping check."""
-    weights = weights_from_samples(samples, policy, settings.top_two_beta)
+    if policy == "even_split_same_rule":
+        return np.full(trials.shape, 1.0 / settings.n_arms)
+    allocation = "top_two_thompson" if policy == "top_two_thompson_glr" else policy
+    weights = weights_from_samples(samples, allocation, settings.top_two_beta)
     weights = apply_floor(weights, settings.floor, np.ones(settings.n_arms, dtype=bool))
     in_burn_in = trials.min(axis=1) < settings.burn_in
     weights[in_burn_in] = 1.0 / settings.n_arms
@@ -256,19 +335,24 @@ def simulate_adaptive(
     rng: np.random.Generator,
     progress: ProgressCallback | None = None,
 ) -> PolicyOutcome:
-    """All runs of thompson or top_two_thompson, batch by batch until each run stops."""
-    if policy not in ("thompson", "top_two_thompson"):
-        raise BanditError(f"adaptive policy must be thompson or top_two_thompson, got {policy!r}")
+    """All runs of a policy stopped by a rule (every policy but fixed_ab), batch by batch until each stops."""
+    if policy not in POLICY_NAMES or policy == "fixed_ab":
+        raise BanditError(f"policy must be one of {POLICY_NAMES[1:]}, got {policy!r}")
+    glr = policy == "top_two_thompson_glr"
+    cap = settings.glr_sample_cap if glr else settings.sample_cap
     state = _RunState.start(settings.runs, settings.n_arms)
     curve_samples, curve_regret = [0.0], [0.0]
     while state.active.any():
         rows = np.flatnonzero(state.active)
-        _serve_batch(state, rows, settings, rng)
+        _serve_batch(state, rows, settings, cap, rng)
         alpha = 1.0 + state.successes[rows]
         beta = 1.0 + state.trials[rows] - state.successes[rows]
         samples = rng.beta(alpha, beta, size=(settings.draws, *alpha.shape))
-        confident, pick = _stopping_from_samples(samples, settings.threshold, settings.epsilon)
-        at_cap = state.trials[rows].sum(axis=1) >= settings.sample_cap
+        if glr:
+            confident, pick = chernoff_stop(state.successes[rows], state.trials[rows], settings.delta)
+        else:
+            confident, pick = _stopping_from_samples(samples, settings.threshold, settings.epsilon)
+        at_cap = state.trials[rows].sum(axis=1) >= cap
         done = confident | at_cap
         state.choice[rows[done]] = pick[done]
         state.decided_at[rows[done]] = state.trials[rows[done]].sum(axis=1)
@@ -288,6 +372,7 @@ def simulate_adaptive(
         correct=state.choice == np.argmax(settings.rates),
         regret=state.regret,
         capped=state.capped,
+        regret_after=settings.after_impressions * settings.gaps[state.choice],
         curve_samples=np.array(curve_samples),
         curve_regret=np.array(curve_regret),
     )
@@ -295,7 +380,7 @@ def simulate_adaptive(
 
 def simulate(
     settings: SimulationSettings,
-    policies: tuple[str, ...] = POLICY_NAMES,
+    policies: tuple[str, ...] = DEFAULT_POLICIES,
     *,
     seed: int | None = None,
     progress: ProgressCallback | None = None,

@@ -40,9 +40,22 @@ class ExperimentForm(forms.ModelForm):
             "prob_best_threshold",
             "expected_loss_epsilon",
             "max_samples",
+            "minimum_detectable_effect",
             "discount_half_life_epochs",
             "auto_conclude",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "minimum_detectable_effect" in self.fields:
+            # Optional in the form: a blank (or an older form without the field) keeps the default.
+            self.fields["minimum_detectable_effect"].required = False
+
+    def clean_minimum_detectable_effect(self):
+        value = self.cleaned_data.get("minimum_detectable_effect")
+        if value is None:
+            return Experiment._meta.get_field("minimum_detectable_effect").get_default()
+        return value
 
     def clean_expected_loss_epsilon(self):
         value = self.cleaned_data["expected_loss_epsilon"]

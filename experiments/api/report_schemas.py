@@ -169,6 +169,12 @@ class FixedSplitSerializer(serializers.Serializer):
     srm = SampleRatioSerializer(allow_null=True, help_text="Sample-ratio check; null when it cannot run.")
     srm_note = serializers.CharField(required=False, help_text="Why the sample-ratio check could not run.")
     sequential = SequentialTestSerializer(many=True, help_text="Per non-control arm; empty for revenue.")
+    mde = serializers.FloatField(
+        required=False, help_text="Minimum detectable effect (absolute difference of rates); the mSPRT's tau."
+    )
+    mde_note = serializers.CharField(
+        required=False, help_text="The power trade-off of that setting, in words."
+    )
 
 
 class OffPolicyArmSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from scipy import stats as scipy_stats
 
 from bandits import BanditError, BetaBernoulli, stopping_state
 from bandits.epochs import epoch_estimates
+from bandits.mde import tau_from_mde
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
 from experiments.domain.fixed_split import fixed_split_weights
@@ -184,10 +185,19 @@ def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
     if experiment.reward_metric == "revenue":
         return section
     trials, successes = _looks(experiment, arms, stats)
+    mde = experiment.minimum_detectable_effect
+    section["mde"] = mde
+    section["mde_note"] = (
+        f"The always-valid test is tuned to detect a difference of {mde:.4g} (the experiment's minimum "
+        "detectable effect): most powerful there, somewhat slower for much larger differences; its "
+        "false-positive rate stays at or below 5% whatever the setting."
+    )
     for i, arm in enumerate(arms):
         if i == control:
             continue
-        test = msprt_two_proportions(successes[control], trials[control], successes[i], trials[i])
+        test = msprt_two_proportions(
+            successes[control], trials[control], successes[i], trials[i], tau=tau_from_mde(mde)
+        )
         section["sequential"].append(
             {
                 "arm": arm.key,

@@ -214,3 +214,24 @@ def test_saving_a_running_experiment_does_not_warn_about_arms_nobody_changed(mer
     assert response.status_code == 302
     shown = [str(m) for m in get_messages(response.wsgi_request)]
     assert not any("arms cannot be edited" in m for m in shown), shown
+
+
+@pytest.mark.django_db
+def test_the_add_page_says_when_a_bandit_shortens_a_test_and_asks_for_the_mde(merchandiser):
+    page = merchandiser.get(ADD_URL).content.decode()
+    assert "With 3 or more arms a bandit" in page
+    assert "With 2 arms it decides no sooner" in page
+    assert "(regret)" in page
+    assert 'name="minimum_detectable_effect"' in page
+    assert 'value="0.004"' in page
+
+
+@pytest.mark.django_db
+def test_a_form_without_the_mde_keeps_its_default_and_a_set_one_is_kept(merchandiser):
+    slot, legacy, challenger = _similar_variants()
+    arms = [("A", legacy, True), ("B", challenger, False)]
+    assert merchandiser.post(ADD_URL, _add_form(slot, arms)).status_code == 302
+    assert Experiment.objects.get(key="pdp-similar-new").minimum_detectable_effect == 0.004
+    form = _add_form(slot, arms, key="pdp-similar-mde", minimum_detectable_effect="0.01")
+    assert merchandiser.post(ADD_URL, form).status_code == 302
+    assert Experiment.objects.get(key="pdp-similar-mde").minimum_detectable_effect == 0.01

@@ -214,3 +214,31 @@ def test_the_report_names_the_breached_arm_its_metric_and_since_when(analyst, si
     since = b.guardrail_breached_at.strftime("%Y-%m-%d %H:%M")
     assert f"Guardrail breached: arm B on click\n  since {since} UTC" in page
     assert "held at the exploration floor" in page
+
+
+@pytest.mark.django_db
+def test_a_fixed_splits_always_valid_test_is_tuned_to_the_experiments_minimum_detectable_effect(
+    analyst, storefront
+):
+    slot = Experiment.objects.get(key="pdp-accessories-test").slot
+    variants = list(slot.variants.order_by("key"))
+    Experiment.objects.filter(key="pdp-accessories-test").update(status="concluded")
+    experiment = experiment_create(
+        key="pdp-accessories-mde",
+        slot=slot,
+        policy="fixed",
+        arms=[ArmSpec("A", variants[1], is_control=True), ArmSpec("B", variants[0])],
+    )
+    assert experiment.minimum_detectable_effect == 0.004  # the default: 10% uplift on a 4% CTR
+    experiment_start(experiment=experiment)
+    posteriors_set(experiment, {"A": (50_000, 2_000), "B": (50_000, 2_250)})
+    widths = {}
+    for mde in (0.004, 0.05):
+        Experiment.objects.filter(pk=experiment.pk).update(minimum_detectable_effect=mde)
+        report = analyst.get("/api/v1/experiments/pdp-accessories-mde/report").json()["fixed_split"]
+        assert report["mde"] == mde
+        assert "most powerful" in report["mde_note"]
+        sequential = report["sequential"][0]
+        widths[mde] = sequential["ci_high"] - sequential["ci_low"]
+    # at an observed difference of 0.5 pp, the test tuned to 0.4 pp is sharper than one tuned to 5 pp
+    assert widths[0.004] < widths[0.05]
