@@ -123,6 +123,45 @@ def order_value_stats(
     return sums[0], sums[1], sums[2], sums[3]
 
 
+def order_value_sums_capped(
+    revenue_sum: ArrayLike,
+    log_revenue_sum: ArrayLike,
+    log_revenue_sq_sum: ArrayLike,
+    above_cap: Sequence[ArrayLike],
+    cap: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Running sums (each (n_arms,)) with the order values above `cap` counted at the cap instead.
+
+    above_cap: per arm, the order values (money) in the sums that exceed `cap`; only those need to
+    be known, so the stored running sums can be capped without reading every order.
+    Returns sum y, sum log y, sum (log y)^2, capped.
+    """
+    totals = [
+        float_array(name, v)
+        for name, v in (
+            ("revenue_sum", revenue_sum),
+            ("log_revenue_sum", log_revenue_sum),
+            ("log_revenue_sq_sum", log_revenue_sq_sum),
+        )
+    ]
+    check_same_length(revenue_sum=totals[0], log_revenue_sum=totals[1], log_revenue_sq_sum=totals[2])
+    if len(above_cap) != len(totals[0]):
+        raise BanditError("above_cap needs one array of order values per arm")
+    total, log_total, log_sq_total = (t.copy() for t in totals)
+    if not np.isfinite(cap):
+        return total, log_total, log_sq_total
+    log_cap = float(np.log(cap))
+    for arm, values in enumerate(above_cap):
+        money = np.asarray(values, dtype=np.float64).ravel()
+        if np.any(money <= cap):
+            raise BanditError(f"above_cap holds only values above the cap (arm {arm})")
+        logs = np.log(money)
+        total[arm] -= float(np.sum(money - cap))
+        log_total[arm] -= float(np.sum(logs - log_cap))
+        log_sq_total[arm] -= float(np.sum(logs * logs - log_cap * log_cap))
+    return total, log_total, log_sq_total
+
+
 @dataclass(frozen=True)
 class OrderValuePosterior:
     """Per-arm Normal-Inverse-Gamma posterior of log order value; all fields (n_arms,).

@@ -21,6 +21,7 @@ LIVE_EDITABLE_FIELDS = (
     "max_samples",
     "prob_best_threshold",
     "expected_loss_epsilon",
+    "revenue_loss_epsilon",
 )
 
 
@@ -39,10 +40,28 @@ class ExperimentForm(forms.ModelForm):
             "prior_beta",
             "prob_best_threshold",
             "expected_loss_epsilon",
+            "revenue_loss_epsilon",
             "max_samples",
             "discount_half_life_epochs",
             "auto_conclude",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Blank keeps the default: an experiment on a rate metric never uses it.
+        if "revenue_loss_epsilon" in self.fields:
+            self.fields["revenue_loss_epsilon"].required = False
+
+    def clean_revenue_loss_epsilon(self):
+        value = self.cleaned_data.get("revenue_loss_epsilon")
+        if value is None:
+            return (
+                self.instance.revenue_loss_epsilon
+                or Experiment._meta.get_field("revenue_loss_epsilon").default
+            )
+        if value <= 0:
+            raise ValidationError("The stopping rule needs a revenue expected-loss epsilon above 0.")
+        return value
 
     def clean_expected_loss_epsilon(self):
         value = self.cleaned_data["expected_loss_epsilon"]
