@@ -294,6 +294,9 @@ class ExperimentReportSerializer(serializers.Serializer):
         help_text="Revenue experiments: order values above this (REVENUE_VALUE_CAP_QUANTILE of the shop's"
         " orders) count at it in every decision figure; null when there is no order history.",
     )
+    order_value_cap_quantile = serializers.FloatField(
+        required=False, help_text="Revenue experiments: the quantile of the shop's orders the cap is at."
+    )
     stopping = StoppingSerializer(required=False, help_text="Stopping rule verdict." + _NEEDS_POSTERIORS)
     guardrails = GuardrailSerializer(
         many=True, required=False, help_text="One entry per configured guardrail." + _NEEDS_POSTERIORS

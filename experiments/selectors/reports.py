@@ -105,6 +105,7 @@ def report_build(
         )
     if experiment.reward_metric == "revenue":
         report["order_value_cap"] = finite(post.order_value.value_cap)
+        report["order_value_cap_quantile"] = settings.REVENUE_VALUE_CAP_QUANTILE
     report["control_arm"] = arms[control].key
     report["allocation_draws"] = settings.ALLOCATION_DRAWS
     report["report_draws"] = draws

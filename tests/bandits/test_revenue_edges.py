@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from bandits import expected_loss, prob_best, stopping_state
-from bandits.revenue import LogNormalPrior, RevenuePosterior, order_value_cap, order_value_stats
+from bandits.revenue import (
+    LogNormalPrior,
+    RevenuePosterior,
+    order_value_cap,
+    order_value_stats,
+    order_value_sums_capped,
+)
 
 IMPRESSIONS = np.array([5_000, 5_000])
 DRAWS = 200_000
@@ -155,3 +161,14 @@ def test_ordinary_data_agree_with_bayesian_testing_delta_lognormal():
     np.testing.assert_allclose(
         loss, [reference_loss["A"], reference_loss["B"]], rtol=0.05
     )  # heavy-tailed draws: 5%
+
+
+def test_capping_the_running_sums_matches_capping_every_order():
+    values = [_order_values(9, 50), np.append(_order_values(10, 40), [900.0, 5_000.0])]
+    cap = 400.0
+    _, revenue, log_sum, log_sq = order_value_stats(values)
+    above = [v[v > cap] for v in values]
+    capped = order_value_sums_capped(revenue, log_sum, log_sq, above, cap)
+    expected = order_value_stats(values, cap)[1:]
+    for got, want in zip(capped, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -161,3 +161,21 @@ def test_each_metric_has_its_own_epsilon_in_its_own_unit(storefront):
         "0.1 percentage points",
     )
     assert click["min_purchases"] == 0
+
+
+@pytest.mark.django_db
+def test_the_report_page_states_the_rule_in_its_units_and_the_uncapped_figures(storefront):
+    from tests.experiments.roles import role_client
+
+    experiment = _revenue_experiment()
+    values = np.append(_order_values(8, 60), 20_000.0)
+    _arm_orders_set(experiment, {"A": (2_000, _order_values(9, 60)), "B": (2_000, values)})
+    Event.objects.bulk_create(
+        Event(event_id=f"order-{n}", type="purchase", ts=timezone.now(), session_id="s", value=float(v))
+        for n, v in enumerate(values)
+    )
+    page = role_client("ana", "analyst").get(f"/reports/experiments/{experiment.key}/").content.decode()
+    assert "an expected loss below 0.01 per impression" in page
+    assert "at least\n  30 purchases" in page
+    assert 'id="order-value-cap"' in page
+    assert f"{values.sum():.9g}" in page
