@@ -69,10 +69,11 @@ class ReportArmSerializer(serializers.Serializer):
         help_text="Revenue experiments: observed revenue per impression, uncapped; decisions use "
         "order values capped at the report's order_value_cap.",
     )
-    aov_observed = _nullable_float(
-        "Revenue experiments: observed average order value, uncapped; null without purchases."
+    aov_observed = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Revenue experiments: observed average order value, uncapped; null without purchases.",
     )
-    aov_observed.required = False
     traffic_share = serializers.FloatField(
         help_text="Share of all slot traffic: weight x (1 - holdout share)."
     )
