@@ -3,7 +3,11 @@
 Stop as "confident" when the leading arm has P(best) >= threshold AND expected loss < epsilon
 (the cost of choosing it now, in reward units, is negligible). Otherwise, once `max_samples` trials
 are spent, stop as "max_samples" and say honestly that the result is inconclusive: `winner` is then
-None, and `leader` names the arm that is the least risky choice so far. Otherwise "continue".
+None, and `leader` names the arm with the highest P(best) so far. Otherwise "continue".
+The leader is argmax P(best), not argmin expected loss: with heavy-tailed rewards an arm with no
+data has a wide posterior, and one huge draw can make the expected loss of a good arm enormous.
+`min_successes` (e.g. 30 purchases for revenue, whose order-value part needs orders to learn from)
+keeps an arm with fewer successes from leading or winning; with no eligible arm `leader` is None.
 Checking this rule after every allocation batch is optional stopping: the realised error rate is
 somewhat above 1 - threshold (see bench/README_bandits.md for measured correct rates).
 """
@@ -35,7 +39,7 @@ class StoppingState:
     expected_loss: np.ndarray
     inconclusive: bool
     summary: str
-    leader: int
+    leader: int | None
     total_trials: float | None = None
 
     def __post_init__(self) -> None:
@@ -56,12 +60,16 @@ def stopping_state(
     seed: int | None = None,
     rng: np.random.Generator | None = None,
     arm_names: Sequence[str] | None = None,
+    successes: ArrayLike | None = None,
+    min_successes: float = 0.0,
 ) -> StoppingState:
     """Apply the stopping rule to a posterior (see module docstring).
 
     threshold: P(best) needed, in (0, 1). epsilon: largest acceptable expected loss, in reward units
     (0.001 = 0.1 percentage points of conversion). max_samples: cap on total trials (needs `trials`,
     (n_arms,)). arm_names: labels for the summary, default "Arm 0", "Arm 1", ...
+    successes, min_successes: an arm with fewer than `min_successes` successes ((n_arms,), e.g.
+    purchases) can neither lead nor win.
     """
     threshold = check_probability("threshold", threshold)
     if not epsilon > 0:
@@ -70,9 +78,10 @@ def stopping_state(
     total = _total_trials(trials, post.n_arms, max_samples)
     summary = posterior_summary(post, draws, seed, rng=rng)
     prob, loss = summary.prob_best, summary.expected_loss
-    leader = int(np.argmin(loss))
+    eligible = _eligible(successes, min_successes, post.n_arms)
+    leader = int(np.argmax(np.where(eligible, prob, -1.0))) if eligible.any() else None
     best = int(np.argmax(prob))
-    confident = bool(prob[best] >= threshold and loss[best] < epsilon)
+    confident = bool(eligible[best] and prob[best] >= threshold and loss[best] < epsilon)
     describe = _describer(post)
     if confident:
         text = (
@@ -81,10 +90,16 @@ def stopping_state(
         )
         return StoppingState(True, best, "confident", prob, loss, False, text, best, total)
     at_cap = max_samples is not None and total is not None and total >= max_samples
-    lead_text = (
-        f"{names[leader]} leads with {_percent(prob[leader])} probability of being best; "
-        f"choosing it now risks {describe(loss[leader])} on average"
-    )
+    if leader is None:
+        lead_text = f"no arm can lead before it has {min_successes:,.0f} successes (purchases)"
+    else:
+        lead_text = (
+            f"{names[leader]} leads with {_percent(prob[leader])} probability of being best; "
+            f"choosing it now risks {describe(loss[leader])} on average"
+        )
+    if leader is not None and not eligible.all():
+        waiting = ", ".join(names[arm] for arm in range(post.n_arms) if not eligible[arm])
+        lead_text += f" ({waiting} cannot lead before {min_successes:,.0f} successes)"
     if at_cap:
         text = (
             f"Inconclusive: the sample cap of {max_samples:,.0f} trials is reached and no arm is "
@@ -103,6 +118,17 @@ def _arm_names(arm_names: Sequence[str] | None, n_arms: int) -> list[str]:
     if len(arm_names) != n_arms:
         raise BanditError(f"arm_names must name all {n_arms} arms, got {list(arm_names)}")
     return [str(name) for name in arm_names]
+
+
+def _eligible(successes: ArrayLike | None, min_successes: float, n_arms: int) -> np.ndarray:
+    if not min_successes > 0:
+        return np.ones(n_arms, dtype=bool)
+    if successes is None:
+        raise BanditError("min_successes needs the per-arm successes array (successes=...)")
+    counts = float_array("successes", successes)
+    if counts.shape != (n_arms,):
+        raise BanditError(f"successes must have one value per arm ({n_arms}), got {counts.shape}")
+    return np.asarray(counts >= min_successes)
 
 
 def _total_trials(trials: ArrayLike | None, n_arms: int, max_samples: float | None) -> float | None:

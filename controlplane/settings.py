@@ -180,6 +180,11 @@ SERVING_GC_FREEZE = env_bool("SERVING_GC_FREEZE", True)
 STOREFRONT_RATE_PER_S = int(env_float("STOREFRONT_RATE_PER_S", 20_000, low=0, high=10_000_000))
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 ALLOCATION_DRAWS = int(env_float("ALLOCATION_DRAWS", 20_000, low=1_000, high=1_000_000))
+# Revenue experiments: no arm leads, stops or is promoted before it has this many purchases (the
+# order-value model needs orders to learn from), and order values above this quantile of the
+# shop's orders are capped for decisions (one whale order must not decide); reports show both.
+REVENUE_MIN_PURCHASES = int(env_float("REVENUE_MIN_PURCHASES", 30, low=0, high=1_000_000))
+REVENUE_VALUE_CAP_QUANTILE = env_float("REVENUE_VALUE_CAP_QUANTILE", 0.995, low=0.5, high=1.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

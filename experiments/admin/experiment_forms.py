@@ -21,6 +21,7 @@ LIVE_EDITABLE_FIELDS = (
     "max_samples",
     "prob_best_threshold",
     "expected_loss_epsilon",
+    "revenue_loss_epsilon",
 )
 
 
@@ -39,6 +40,7 @@ class ExperimentForm(forms.ModelForm):
             "prior_beta",
             "prob_best_threshold",
             "expected_loss_epsilon",
+            "revenue_loss_epsilon",
             "max_samples",
             "minimum_detectable_effect",
             "discount_half_life_epochs",
@@ -50,11 +52,25 @@ class ExperimentForm(forms.ModelForm):
         if "minimum_detectable_effect" in self.fields:
             # Optional in the form: a blank (or an older form without the field) keeps the default.
             self.fields["minimum_detectable_effect"].required = False
+        # Blank keeps the default: an experiment on a rate metric never uses it.
+        if "revenue_loss_epsilon" in self.fields:
+            self.fields["revenue_loss_epsilon"].required = False
 
     def clean_minimum_detectable_effect(self):
         value = self.cleaned_data.get("minimum_detectable_effect")
         if value is None:
             return Experiment._meta.get_field("minimum_detectable_effect").get_default()
+        return value
+
+    def clean_revenue_loss_epsilon(self):
+        value = self.cleaned_data.get("revenue_loss_epsilon")
+        if value is None:
+            return (
+                self.instance.revenue_loss_epsilon
+                or Experiment._meta.get_field("revenue_loss_epsilon").default
+            )
+        if value <= 0:
+            raise ValidationError("The stopping rule needs a revenue expected-loss epsilon above 0.")
         return value
 
     def clean_expected_loss_epsilon(self):

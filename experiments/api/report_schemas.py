@@ -61,6 +61,19 @@ class ReportArmSerializer(serializers.Serializer):
         help_text="Expected loss of choosing the arm now, in reward units."
     )
     weight = serializers.FloatField(help_text="Current allocation weight among the experiment's arms.")
+    revenue_observed = serializers.FloatField(
+        required=False, help_text="Revenue experiments: observed revenue, uncapped (money)."
+    )
+    revenue_per_impression_observed = serializers.FloatField(
+        required=False,
+        help_text="Revenue experiments: observed revenue per impression, uncapped; decisions use "
+        "order values capped at the report's order_value_cap.",
+    )
+    aov_observed = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Revenue experiments: observed average order value, uncapped; null without purchases.",
+    )
     traffic_share = serializers.FloatField(
         help_text="Share of all slot traffic: weight x (1 - holdout share)."
     )
@@ -86,11 +99,28 @@ class StoppingSerializer(serializers.Serializer):
         help_text="confident: a clear winner; max_samples: cap reached, inconclusive; continue: keep going.",
     )
     winner = serializers.CharField(allow_null=True, help_text="Arm key of the confident winner, else null.")
-    leader = serializers.CharField(help_text="Arm key with the least expected loss so far.")
+    leader = serializers.CharField(
+        allow_null=True,
+        help_text="Arm key with the highest P(best) so far among the arms allowed to lead; null when "
+        "none is (revenue: every arm is below the minimum number of purchases).",
+    )
     inconclusive = serializers.BooleanField(help_text="True when stopped at the cap without a clear winner.")
     summary = serializers.CharField(help_text="The verdict in plain words.")
     threshold = serializers.FloatField(help_text="P(best) the rule needs.")
-    epsilon = serializers.FloatField(help_text="Largest acceptable expected loss, in reward units.")
+    epsilon = serializers.FloatField(
+        help_text="Largest acceptable expected loss in the metric's own unit: a rate for click, "
+        "add-to-cart and purchase; currency per impression for revenue."
+    )
+    epsilon_unit = serializers.ChoiceField(
+        choices=["rate", "currency_per_impression"], help_text="The unit of epsilon."
+    )
+    epsilon_text = serializers.CharField(
+        help_text="Epsilon in words: percentage points of a rate, or currency per impression."
+    )
+    min_purchases = serializers.IntegerField(
+        help_text="Revenue: purchases an arm needs before it can lead, stop the test or be promoted; "
+        "0 otherwise."
+    )
     auto_conclude = serializers.BooleanField(help_text="Whether the experiment concludes itself on a stop.")
     guardrail_breached = serializers.BooleanField(
         help_text="True when the winner breached a guardrail: it is not concluded or promoted by itself."
@@ -264,6 +294,15 @@ class ExperimentReportSerializer(serializers.Serializer):
     )
     holdout_share = serializers.FloatField(
         required=False, help_text="Share of shoppers in the global holdout." + _NEEDS_POSTERIORS
+    )
+    order_value_cap = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="Revenue experiments: order values above this (REVENUE_VALUE_CAP_QUANTILE of the shop's"
+        " orders) count at it in every decision figure; null when there is no order history.",
+    )
+    order_value_cap_quantile = serializers.FloatField(
+        required=False, help_text="Revenue experiments: the quantile of the shop's orders the cap is at."
     )
     stopping = StoppingSerializer(required=False, help_text="Stopping rule verdict." + _NEEDS_POSTERIORS)
     guardrails = GuardrailSerializer(

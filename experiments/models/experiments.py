@@ -74,7 +74,14 @@ class Experiment(models.Model):
     expected_loss_epsilon = models.FloatField(
         default=0.001,
         validators=[MinValueValidator(0.0)],
-        help_text="In reward units (0.001 = 0.1 pp of CTR).",
+        help_text="Click, add-to-cart and purchase: the largest acceptable expected loss, as a rate "
+        "(0.001 = 0.1 percentage points).",
+    )
+    revenue_loss_epsilon = models.FloatField(
+        default=0.01,
+        validators=[MinValueValidator(0.0)],
+        help_text="Revenue: the largest acceptable expected loss, in currency per impression "
+        "(0.01 = one cent per impression, 10 per 1,000 impressions).",
     )
     max_samples = models.PositiveIntegerField(
         null=True, blank=True, help_text="Stop as inconclusive past this."

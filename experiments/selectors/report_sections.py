@@ -17,7 +17,7 @@ from bandits.sequential import msprt_two_proportions
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
 from experiments.services.guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
-from experiments.services.reward_models import SUCCESS_FIELD
+from experiments.services.reward_models import SUCCESS_FIELD, loss_epsilon_shown, stopping_rule
 
 DENSITY_POINTS = 120
 
@@ -37,22 +37,26 @@ def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) ->
     state = stopping_state(
         post,
         threshold=experiment.prob_best_threshold,
-        epsilon=max(experiment.expected_loss_epsilon, 1e-12),
         max_samples=experiment.max_samples,
         trials=stats.trials,
         draws=draws,
         seed=seed,
         arm_names=[arm_label(a) for a in arms],
+        **stopping_rule(experiment=experiment, stats=stats),
     )
+    rule = stopping_rule(experiment=experiment, stats=stats)
     section = {
         "stop": bool(state.stop),
         "reason": state.reason,
         "winner": arms[state.winner].key if state.winner is not None else None,
-        "leader": arms[state.leader].key,
+        "leader": arms[state.leader].key if state.leader is not None else None,
         "inconclusive": bool(state.inconclusive),
         "summary": state.summary,
         "threshold": experiment.prob_best_threshold,
-        "epsilon": experiment.expected_loss_epsilon,
+        "epsilon": rule["epsilon"],
+        "epsilon_unit": loss_epsilon_shown(experiment)["unit"],
+        "epsilon_text": loss_epsilon_shown(experiment)["text"],
+        "min_purchases": int(rule.get("min_successes", 0)),
         "auto_conclude": experiment.auto_conclude,
     }
     return stopping_guardrail_checked(section, arms=arms)

@@ -11,7 +11,7 @@ from django.conf import settings
 from bandits import expected_loss, prob_best
 from experiments.models import Experiment, ProgramSettings
 from experiments.services.control_uplift import control_position, uplift_rows
-from experiments.services.reward_models import arm_stats, posterior_build
+from experiments.services.reward_models import arm_stats, experiment_posterior
 
 from .off_policy import off_policy_section
 from .report_history import history_section
@@ -19,6 +19,7 @@ from .report_sections import (
     arm_guardrail_breach,
     densities_section,
     epochs_section,
+    finite,
     fixed_split_section,
     guardrails_section,
     stopping_section,
@@ -45,6 +46,16 @@ def experiment_list() -> list[dict]:
     ]
 
 
+def _revenue_observed(stats, i: int) -> dict:
+    """The uncapped figures beside the decision figures, which count order values at the cap."""
+    trials, purchases, revenue = stats.trials[i], stats.purchases[i], float(stats.revenue_sum[i])
+    return {
+        "revenue_observed": revenue,
+        "revenue_per_impression_observed": revenue / trials if trials else 0.0,
+        "aov_observed": revenue / purchases if purchases else None,
+    }
+
+
 def report_build(
     *, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int = 0, full: bool = True
 ) -> dict:
@@ -64,9 +75,7 @@ def report_build(
     if not arms or any(p is None for p in posteriors):
         return report
     stats = arm_stats(posteriors, experiment.reward_metric)
-    post = posterior_build(
-        stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
-    )
+    post = experiment_posterior(experiment=experiment, arms=arms, stats=stats)
     mean = post.mean()
     low, high = post.interval(0.95)
     pbest = prob_best(post, draws=draws, seed=seed)
@@ -91,8 +100,12 @@ def report_build(
                 "weight": float(arm.weight),
                 "traffic_share": float(arm.weight * (1.0 - holdout)),
                 "guardrail_breach": arm_guardrail_breach(arm),
+                **(_revenue_observed(stats, i) if experiment.reward_metric == "revenue" else {}),
             }
         )
+    if experiment.reward_metric == "revenue":
+        report["order_value_cap"] = finite(post.order_value.value_cap)
+        report["order_value_cap_quantile"] = settings.REVENUE_VALUE_CAP_QUANTILE
     report["control_arm"] = arms[control].key
     report["allocation_draws"] = settings.ALLOCATION_DRAWS
     report["report_draws"] = draws

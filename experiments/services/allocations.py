@@ -17,7 +17,7 @@ from .auto_conclude import experiment_auto_conclude_if_due
 from .control_uplift import control_position, uplift_rows
 from .guardrail_breaches import arms_guardrail_breaches_record, weights_guardrail_hold
 from .guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
-from .reward_models import arm_stats, arm_stats_discounted, posterior_build
+from .reward_models import arm_stats, arm_stats_discounted, experiment_posterior, stopping_rule
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def allocation_recompute(*, experiment: Experiment) -> int:
         stats = arm_stats_discounted(
             arms, experiment.reward_metric, half_life_epochs=experiment.discount_half_life_epochs
         )
-    post = posterior_build(
-        stats, reward_metric=experiment.reward_metric, prior=(experiment.prior_alpha, experiment.prior_beta)
+    post = experiment_posterior(
+        experiment=experiment, arms=arms, stats=stats, discounted=stats is not observed
     )
     seed = _seed(experiment)
     weights = _weights_decide(experiment, arms, post, stats, seed)
@@ -113,11 +113,11 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     stopping = stopping_state(
         post,
         threshold=experiment.prob_best_threshold,
-        epsilon=experiment.expected_loss_epsilon,
         max_samples=experiment.max_samples,
         trials=stats.trials,
         draws=settings.ALLOCATION_DRAWS,
         seed=seed,
+        **stopping_rule(experiment=experiment, stats=stats),
     )
     winner = arms[stopping.winner].key if stopping.winner is not None else None
     uplift = uplift_rows(post, control=control_position(arms), draws=settings.ALLOCATION_DRAWS, seed=seed)

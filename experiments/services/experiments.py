@@ -3,6 +3,7 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -234,6 +235,22 @@ def _promote_guardrail_check(winner: Arm, override_reason: str) -> str | None:
     return f"Guardrail override: {override_reason}"
 
 
+def _promote_purchases_check(experiment: Experiment, winner: Arm) -> None:
+    """A revenue winner is promoted only with REVENUE_MIN_PURCHASES purchases: its order value is
+    a prior until then, not a finding."""
+    if experiment.reward_metric != "revenue":
+        return
+    posterior = Posterior.objects.filter(arm=winner).first()
+    purchases = posterior.purchases if posterior else 0
+    if purchases < settings.REVENUE_MIN_PURCHASES:
+        raise ExperimentError(
+            f"Arm {winner.key} has {purchases} purchases; a revenue winner needs at least "
+            f"{settings.REVENUE_MIN_PURCHASES} (REVENUE_MIN_PURCHASES) to be promoted. Conclude "
+            "without promoting, or let the experiment run.",
+            code="too_few_purchases",
+        )
+
+
 def experiment_conclude(
     *,
     experiment: Experiment,
@@ -257,6 +274,7 @@ def experiment_conclude(
             raise ExperimentError("Nothing to promote without a winner.", code="promote_without_winner")
         override = None
         if promote:
+            _promote_purchases_check(experiment, winner)
             override = _promote_guardrail_check(winner, (guardrail_override_reason or "").strip())
         if override:
             experiment._change_reason = override

@@ -13,7 +13,7 @@ from bandits import GuardrailCheck, guardrails_check
 from experiments.models import Guardrail
 from experiments.models.experiments import GuardrailMetric
 
-from .reward_models import arm_stats, posterior_build
+from .reward_models import arm_stats, posterior_build, revenue_inputs
 
 GUARDRAIL_METRICS = tuple(GuardrailMetric.values)
 
@@ -64,6 +64,8 @@ def guardrails_evaluate(
             arm_stats(posteriors, metric),
             reward_metric=metric,
             prior=(experiment.prior_alpha, experiment.prior_beta),
+            # Revenue guardrails see the same prior and capped order values as revenue decisions.
+            revenue=revenue_inputs(arms=[p.arm for p in posteriors]) if metric == "revenue" else None,
         )
         for metric in wanted
     }

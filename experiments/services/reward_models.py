@@ -1,10 +1,25 @@
-"""Build the bandit posterior of an experiment's reward metric from its arms' sufficient statistics."""
+"""Build the bandit posterior of an experiment's reward metric from its arms' sufficient statistics.
 
-from dataclasses import dataclass
+Revenue is modelled per impression as P(purchase) x a log-normal order value (bandits.revenue).
+What the decisions (allocation, stopping, promotion) see of it, one rule for every caller:
+
+- the order-value prior comes from the shop's own orders (or its catalog's prices when it has
+  none), worth a few orders (kappa0 = bandits.revenue.DEFAULT_PRIOR_ORDERS);
+- order values above ``REVENUE_VALUE_CAP_QUANTILE`` of the shop's orders (p99.5) count at that cap,
+  and the mean order value is clipped there; the report keeps the uncapped observed figures;
+- an arm with fewer than ``REVENUE_MIN_PURCHASES`` purchases can neither lead nor win;
+- the stopping rule's epsilon is the metric's own: a rate for click, add-to-cart and purchase
+  (shown in percentage points), currency per impression for revenue.
+"""
+
+from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 
 from bandits import BetaBernoulli
+from bandits.revenue import LogNormalPrior, RevenuePosterior, order_value_cap, order_value_sums_capped
+from experiments.selectors.order_values import order_values_above, order_values_history
 
 SUCCESS_FIELD = {
     "click": "clicks",
@@ -42,19 +57,87 @@ def arm_stats(posteriors: list, reward_metric: str) -> ArmStats:
     )
 
 
-def posterior_build(stats: ArmStats, *, reward_metric: str, prior: tuple[float, float]):
-    """Beta-Bernoulli for click / add-to-cart / purchase; the zero-inflated revenue model for revenue."""
-    if reward_metric == "revenue":
-        from bandits import RevenuePosterior
+@dataclass(frozen=True)
+class RevenueInputs:
+    """What the revenue model takes from the shop beyond the arms' running sums.
 
+    prior: on log order value; cap: order values above it count at it (money; inf = none);
+    above_cap: per arm, the attributed order values above the cap (empty when not capped).
+    """
+
+    prior: LogNormalPrior
+    cap: float = float("inf")
+    above_cap: list[np.ndarray] = field(default_factory=list)
+
+
+def revenue_inputs(*, arms: list, capped: bool = True) -> RevenueInputs:
+    """The prior and the cap from the shop's orders. ``capped=False`` for discounted statistics,
+    whose faded running sums cannot be corrected order by order: their draws are still clipped."""
+    history = order_values_history()
+    cap = order_value_cap(history, settings.REVENUE_VALUE_CAP_QUANTILE)
+    above = (
+        order_values_above(arm_ids=[a.id for a in arms], cap=cap) if capped else [np.zeros(0) for _ in arms]
+    )
+    return RevenueInputs(prior=LogNormalPrior.from_values(history), cap=cap, above_cap=above)
+
+
+def posterior_build(
+    stats: ArmStats, *, reward_metric: str, prior: tuple[float, float], revenue: RevenueInputs | None = None
+):
+    """Beta-Bernoulli for click / add-to-cart / purchase; the zero-inflated revenue model for revenue.
+
+    Without ``revenue`` (no shop data at hand) the revenue model uses its placeholder prior, uncapped.
+    """
+    if reward_metric == "revenue":
+        revenue = revenue or RevenueInputs(prior=LogNormalPrior())
+        sums = (stats.revenue_sum, stats.log_revenue_sum, stats.log_revenue_sq_sum)
+        if revenue.above_cap:
+            sums = order_value_sums_capped(*sums, revenue.above_cap, revenue.cap)
         return RevenuePosterior.from_stats(
-            purchases=stats.purchases,
-            impressions=stats.trials,
-            revenue_sum=stats.revenue_sum,
-            log_revenue_sum=stats.log_revenue_sum,
-            log_revenue_sq_sum=stats.log_revenue_sq_sum,
+            stats.purchases,
+            stats.trials,
+            *sums,
+            purchase_prior=prior,
+            order_value_prior=revenue.prior,
+            value_cap=revenue.cap,
         )
     return BetaBernoulli.from_counts(successes=stats.successes, trials=stats.trials, prior=prior)
+
+
+def experiment_posterior(*, experiment, arms: list, stats: ArmStats, discounted: bool = False):
+    """The posterior the experiment's decisions are made on (see the module docstring)."""
+    revenue = None
+    if experiment.reward_metric == "revenue":
+        revenue = revenue_inputs(arms=arms, capped=not discounted)
+    return posterior_build(
+        stats,
+        reward_metric=experiment.reward_metric,
+        prior=(experiment.prior_alpha, experiment.prior_beta),
+        revenue=revenue,
+    )
+
+
+def stopping_rule(*, experiment, stats: ArmStats) -> dict:
+    """The stopping rule's metric-specific arguments to ``bandits.stopping_state``."""
+    rule: dict = {"epsilon": max(loss_epsilon(experiment), 1e-12)}
+    if experiment.reward_metric == "revenue":
+        rule |= {"successes": stats.purchases, "min_successes": settings.REVENUE_MIN_PURCHASES}
+    return rule
+
+
+def loss_epsilon(experiment) -> float:
+    """The experiment's expected-loss epsilon in its metric's own reward units."""
+    if experiment.reward_metric == "revenue":
+        return float(experiment.revenue_loss_epsilon)
+    return float(experiment.expected_loss_epsilon)
+
+
+def loss_epsilon_shown(experiment) -> dict:
+    """The epsilon as the report shows it: value, unit and words (pp of a rate; money per impression)."""
+    value = loss_epsilon(experiment)
+    if experiment.reward_metric == "revenue":
+        return {"value": value, "unit": "currency_per_impression", "text": f"{value:g} per impression"}
+    return {"value": value, "unit": "rate", "text": f"{value * 100:g} percentage points"}
 
 
 def arm_stats_discounted(arms: list, reward_metric: str, *, half_life_epochs: float) -> ArmStats:

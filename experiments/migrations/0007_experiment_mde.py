@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0005_guardrail_json_removed'),
+        ('experiments', '0006_revenue_loss_epsilon'),
     ]
 
     operations = [
