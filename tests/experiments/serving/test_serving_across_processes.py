@@ -49,12 +49,16 @@ def _manage(env: dict[str, str], *args: str) -> str:
 
 def _allocation_version(storefront: HttpStorefront, slot: str) -> int | None:
     """The allocation version the server signed into its decision for ``slot`` (None when refused)."""
-    response = storefront.post("/api/v1/assignments", {"session_id": "s-1", "slots": [slot]})
+    # A product the catalog knows: without one, an arm whose variant needs the product falls back
+    # (allocation version 0), and which arm the session hashes to depends on the experiment's salt.
+    body = {"session_id": "s-1", "slots": [slot], "context": {"product_id": "p-0"}}
+    response = storefront.post("/api/v1/assignments", body)
     if response.status_code != 200:
         return None
     token = response.json()["decisions"][0]["decision_id"]
     encoded = token.split(".")[0]
     payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    assert not response.json()["decisions"][0]["fallback"], response.json()
     return payload[4]
 
 
