@@ -178,6 +178,8 @@ SERVING_REFRESH_S = env_float("SERVING_REFRESH_S", 1.0, low=0.0, high=600.0)
 SERVING_GC_FREEZE = env_bool("SERVING_GC_FREEZE", True)
 # Requests per second one storefront key may make (per key, all web processes together); 0 = no limit.
 STOREFRONT_RATE_PER_S = int(env_float("STOREFRONT_RATE_PER_S", 20_000, low=0, high=10_000_000))
+# The shop's currency (ISO 4217): the default of an item's price currency and of revenue figures.
+SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "USD")
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
 ALLOCATION_DRAWS = int(env_float("ALLOCATION_DRAWS", 20_000, low=1_000, high=1_000_000))
 # Revenue experiments: no arm leads, stops or is promoted before it has this many purchases (the

@@ -221,8 +221,9 @@ class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistor
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("item_id", "title", "category", "brand", "price")
-    search_fields = ("item_id", "title")
+    list_display = ("item_id", "title", "category", "brand", "price", "currency", "available")
+    list_filter = ("available",)
+    search_fields = ("item_id", "title", "category", "brand")
 
 
 @admin.register(ProgramSettings)

@@ -89,8 +89,8 @@ def _items_store(world: World) -> None:
             Item(
                 item_id=str(cat.item_ids[i]),
                 title=str(cat.titles[i]),
-                category=int(cat.category[i]),
-                brand=int(cat.brand[i]),
+                category=f"Category {int(cat.category[i]):03d}",
+                brand=f"Brand {int(cat.brand[i]):04d}",
                 price=round(float(cat.price[i]), 2),
                 created_at=created[i],
             )

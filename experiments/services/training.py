@@ -20,20 +20,29 @@ TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
 EVAL_USERS = 500
 
 
+def _codes(names: list[str]) -> np.ndarray:
+    """Each name's code: its index among the distinct names in sorted order."""
+    distinct = {name: code for code, name in enumerate(sorted(set(names)))}
+    return np.fromiter((distinct[name] for name in names), dtype=np.int32, count=len(names))
+
+
 def catalog_snapshot() -> Catalog:
-    """The runtime catalog built from the Item table, in a stable order (by item_id)."""
+    """The runtime catalog built from the Item table, in a stable order (by item_id).
+
+    Category paths and brand names become codes here; the runtime never sees names.
+    """
     rows = list(
         Item.objects.order_by("item_id").values_list(
             "item_id", "title", "category", "brand", "price", "created_at"
         )
     )
     if not rows:
-        raise ValueError("The catalog is empty; run seed_demo or import items first.")
+        raise ValueError("The catalog is empty; import a catalog first (python manage.py import_catalog).")
     ids, titles, category, brand, price, created = zip(*rows, strict=True)
     return Catalog(
         item_ids=np.array(ids, dtype=object),
-        category=np.array(category, dtype=np.int32),
-        brand=np.array(brand, dtype=np.int32),
+        category=_codes(list(category)),
+        brand=_codes(list(brand)),
         price=np.array([float(p) for p in price], dtype=np.float32),
         created_at=np.array([c.timestamp() for c in created], dtype=np.float64),
         titles=np.array(titles, dtype=object),
