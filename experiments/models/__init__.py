@@ -1,5 +1,6 @@
 from .catalog import Item
 from .experiments import Arm, Experiment, Guardrail
+from .interactions import Interaction
 from .ledger import Event, Exposure
 from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot
 from .program import ProgramSettings
@@ -11,6 +12,7 @@ __all__ = [
     "Experiment",
     "Exposure",
     "Guardrail",
+    "Interaction",
     "Item",
     "Posterior",
     "PosteriorEpoch",
