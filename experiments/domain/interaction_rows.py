@@ -115,7 +115,9 @@ def interaction_row_parse(raw: dict, *, latest: datetime) -> InteractionRow:
     """
     extra = unknown_columns(raw)
     if extra:
-        raise _reject(extra[0], "unknown_column", f"unknown column {extra[0]!r}; columns are {', '.join(COLUMNS)}")
+        raise _reject(
+            extra[0], "unknown_column", f"unknown column {extra[0]!r}; columns are {', '.join(COLUMNS)}"
+        )
     user_id, session_id = _text(raw, "user_id"), _text(raw, "session_id")
     if not user_id and not session_id:
         raise _reject("user_id", "required", "a row needs a user_id or a session_id (or both)")
@@ -124,7 +126,9 @@ def interaction_row_parse(raw: dict, *, latest: datetime) -> InteractionRow:
         raise _reject("item_id", "required", "item_id is required")
     kind = _text(raw, "type")
     if kind not in INTERACTION_TYPES:
-        raise _reject("type", "bad_type", f"type {kind[:40]!r} is not one of {', '.join(sorted(INTERACTION_TYPES))}")
+        raise _reject(
+            "type", "bad_type", f"type {kind[:40]!r} is not one of {', '.join(sorted(INTERACTION_TYPES))}"
+        )
     ts = _timestamp(raw, latest=latest)
     value = _value(raw, kind)
     event_id = _text(raw, "event_id")

@@ -27,8 +27,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from experiments.domain.interaction_rows import (
-    ROW_KEY_PREFIX,
     REQUIRED_COLUMNS,
+    ROW_KEY_PREFIX,
     InteractionRow,
     RowProblem,
     RowRejected,
@@ -81,7 +81,9 @@ class ImportResult:
         text = f"{self.rows} rows: {self.added} added, {self.already_present} already present, "
         text += f"{self.rejected} rejected"
         if self.rejected_by_code:
-            text += " (" + ", ".join(f"{code}: {n}" for code, n in sorted(self.rejected_by_code.items())) + ")"
+            text += (
+                " (" + ", ".join(f"{code}: {n}" for code, n in sorted(self.rejected_by_code.items())) + ")"
+            )
         if self.rows and not self.added and not self.rejected:
             text += "; nothing new: every row was imported before"
         return text
@@ -116,18 +118,23 @@ def _csv_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
     extra = unknown_columns(header)
     if extra:
         raise InteractionImportError(
-            f"unknown column {extra[0]!r} in the header; columns are {', '.join(COLUMNS)}", code="unknown_column"
+            f"unknown column {extra[0]!r} in the header; columns are {', '.join(COLUMNS)}",
+            code="unknown_column",
         )
     if missing:
         raise InteractionImportError(
-            f"the header lacks {', '.join(missing)} (is this a CSV file with a header?)", code="missing_column"
+            f"the header lacks {', '.join(missing)} (is this a CSV file with a header?)",
+            code="missing_column",
         )
     width = len(header)
     for row in reader:
         if not row:
             continue
         if len(row) != width:
-            yield reader.line_num, RowProblem("row", "wrong_field_count", f"{len(row)} fields, header has {width}")
+            yield (
+                reader.line_num,
+                RowProblem("row", "wrong_field_count", f"{len(row)} fields, header has {width}"),
+            )
             continue
         yield reader.line_num, dict(zip(header, row, strict=True))
 
@@ -243,7 +250,9 @@ def _checked(raw, *, latest: datetime, known_items: set, seen: set) -> Interacti
     if marker in seen:
         if row.key.startswith(ROW_KEY_PREFIX):
             return RowProblem("row", "duplicate_row", "the same row appears earlier in this file")
-        return RowProblem("event_id", "duplicate_event_id", f"event_id {row.key[:40]!r} appears earlier in this file")
+        return RowProblem(
+            "event_id", "duplicate_event_id", f"event_id {row.key[:40]!r} appears earlier in this file"
+        )
     seen.add(marker)
     return row
 
