@@ -156,12 +156,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = 1_000
 ALLOCATION_INTERVAL_S = env_float("ALLOCATION_INTERVAL_S", 60.0, low=1.0, high=86_400.0)
 POSTERIOR_SWEEP_INTERVAL_S = env_float("POSTERIOR_SWEEP_INTERVAL_S", 10.0, low=1.0, high=3_600.0)
+# Training: models retrain on this schedule (daily by default) on the last TRAINING_WINDOW_DAYS of
+# interactions, counted back from the newest one. A new version serves only if its primary offline
+# metric (recall@10) on the holdout is at least (1 - RETRAIN_TOLERANCE) times the serving version's.
+RETRAIN_INTERVAL_S = env_float("RETRAIN_INTERVAL_S", 86_400.0, low=60.0, high=30 * 86_400.0)
+TRAINING_WINDOW_DAYS = env_float("TRAINING_WINDOW_DAYS", 90.0, low=1.0, high=3_650.0)
+RETRAIN_TOLERANCE = env_float("RETRAIN_TOLERANCE", 0.05, low=0.0, high=1.0)
 CELERY_BEAT_SCHEDULE = {
     "allocations-recompute": {
         "task": "experiments.tasks.allocations_recompute_task",
         "schedule": ALLOCATION_INTERVAL_S,
     },
     # Catches events whose enqueue was lost (broker down at commit time).
+    "models-retrain": {
+        "task": "experiments.tasks.models_retrain_task",
+        "schedule": RETRAIN_INTERVAL_S,
+    },
     "posteriors-sweep": {
         "task": "experiments.tasks.posteriors_update_task",
         "schedule": POSTERIOR_SWEEP_INTERVAL_S,

@@ -5,10 +5,14 @@ The hidden world (``reco_runtime.synthetic``) is regenerated from its recorded p
 by ``simulate_traffic``, so simulated shoppers react to the very catalog that was seeded.
 """
 
+import csv
 import json
+import os
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -16,12 +20,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.utils import timezone
 
-from experiments.models import Event, Experiment, Item, Slot, Variant
+from experiments.models import Experiment, Interaction, Item, Slot, Variant
 from experiments.models.experiments import Status
 from reco_runtime.models import ALGORITHMS
 from reco_runtime.synthetic import World, world_generate, world_history
 
 from .experiments import ArmSpec, experiment_create, experiment_start
+from .interaction_import import interactions_import
 
 OTHER_PAGE_SLOTS = [
     ("cart_upsell", "Cart upsell", "cart"),
@@ -100,30 +105,50 @@ def _items_store(world: World) -> None:
     )
 
 
-def _history_store(world: World, n_sessions: int, seed: int) -> int:
-    """Past sessions into the ledger as applied events (training data, no decisions)."""
+def history_file_write(world: World, n_sessions: int, seed: int, path: Path) -> int:
+    """The world's past sessions as a shop's interaction file (CSV, the ``import_interactions``
+    columns); purchases carry the item's price. Returns the number of rows."""
     log = world_history(world, n_sessions=n_sessions, rng=np.random.default_rng(seed + 1))
-    now = timezone.now()
-    Event.objects.filter(event_id__startswith="hist-").delete()
-    rows = []
-    for n, (user, item, kind, ts) in enumerate(
-        zip(log.user_ids, log.item_ids, log.types, log.ts.tolist(), strict=True)
-    ):
-        anonymous = user.startswith("anon-")
-        rows.append(
-            Event(
-                event_id=f"hist-{n}",
-                type=kind,
-                ts=datetime.fromtimestamp(ts, tz=UTC),
-                session_id=log.session_ids[n],
-                user_id="" if anonymous else user,
-                item_id=item,
-                dwell_ms=int(log.dwell_ms[n]) or None,
-                applied_at=now,
+    price = world.catalog.price
+    index_of = world.catalog.index_of
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("user_id", "session_id", "item_id", "type", "ts", "value", "event_id"))
+        for n, (user, item, kind, ts) in enumerate(
+            zip(log.user_ids, log.item_ids, log.types, log.ts.tolist(), strict=True)
+        ):
+            value = f"{float(price[index_of(item)]):.2f}" if kind == "purchase" else ""
+            writer.writerow(
+                (
+                    "" if user.startswith("anon-") else user,
+                    log.session_ids[n],
+                    item,
+                    kind,
+                    datetime.fromtimestamp(ts, tz=UTC).isoformat(),
+                    value,
+                    f"hist-{n}",
+                )
             )
-        )
-    Event.objects.bulk_create(rows, batch_size=5_000)
-    return len(rows)
+    return len(log.ts)
+
+
+def _history_store(world: World, n_sessions: int, seed: int) -> int:
+    """Past sessions through the shop's door: written to ``VAR_DIR/demo/history.csv`` and imported
+    with ``import_interactions``'s service (training data only, never the event ledger)."""
+    folder = settings.VAR_DIR / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    # A private name while writing: parallel seeds (tests) must not read each other's half-written file.
+    partial = folder / f".history-{uuid.uuid4().hex[:12]}.csv"
+    try:
+        history_file_write(world, n_sessions, seed, partial)
+        Interaction.objects.all().delete()  # re-seeding replaces the demo shop's history
+        result = interactions_import(path=partial)
+        os.replace(partial, folder / "history.csv")
+    finally:
+        partial.unlink(missing_ok=True)
+    if result.rejected:
+        raise ValueError(f"the demo history was not imported cleanly: {result.summary}")
+    return result.added
 
 
 def _bulk_load_tidy(models: tuple) -> None:
@@ -211,7 +236,7 @@ def demo_seed(
         say(f"history: {events} events from {n_sessions} past sessions")
         slots = _slots_and_variants()
         groups_ensure()
-    _bulk_load_tidy((Item, Event))
+    _bulk_load_tidy((Item, Interaction))
     world_params_path().parent.mkdir(parents=True, exist_ok=True)
     world_params_path().write_text(json.dumps(asdict(WorldParams(n_items, n_users, seed))))
     models_train(progress=say)

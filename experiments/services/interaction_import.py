@@ -200,7 +200,10 @@ def _store_copy(values: list[tuple]) -> int:
             f"INSERT INTO {table} ({columns}) SELECT DISTINCT ON (event_id) {columns} "
             f"FROM interaction_staging ON CONFLICT (event_id) DO NOTHING"
         )
-        return cursor.rowcount
+        added = cursor.rowcount
+        # ON COMMIT only empties it when this is the outermost transaction.
+        cursor.execute("TRUNCATE interaction_staging")
+        return added
 
 
 def interactions_import(

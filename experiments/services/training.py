@@ -1,14 +1,18 @@
-"""Training: snapshot the catalog and the ledger's interactions, fit each variant, publish versions."""
+"""Training: snapshot the catalog and the window of interactions (imported and live), fit each
+variant, publish versions."""
 
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from tqdm import tqdm
 
-from experiments.models import Event, Item, ProgramSettings, Variant
+from experiments.models import Event, Interaction, Item, ProgramSettings, Variant
 from experiments.serving.model_store import models_forget, registry
 from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
@@ -49,13 +53,39 @@ def catalog_snapshot() -> Catalog:
     )
 
 
+def training_window_start() -> datetime | None:
+    """The first instant of the training window: ``TRAINING_WINDOW_DAYS`` back from the newest
+    interaction (imported or live), so a history that ends in the past still trains. None when
+    there are no interactions."""
+    newest = [
+        Interaction.objects.aggregate(newest=Max("ts"))["newest"],
+        Event.objects.filter(type__in=TRAINING_EVENT_TYPES).aggregate(newest=Max("ts"))["newest"],
+    ]
+    newest = [ts for ts in newest if ts is not None]
+    if not newest:
+        return None
+    return max(newest) - timedelta(days=settings.TRAINING_WINDOW_DAYS)
+
+
 def interactions_load(catalog: Catalog) -> Interactions:
-    """Every view / click / add-to-cart / purchase of the ledger; anonymous shoppers by session."""
+    """The training window's interactions: imported history plus the ledger's live views, clicks,
+    add-to-carts and purchases; anonymous shoppers by session."""
+    since = training_window_start()
     users, items, types, ts = [], [], [], []
-    query = Event.objects.filter(type__in=TRAINING_EVENT_TYPES).values_list(
+    if since is None:
+        return Interactions.from_events(catalog, users, items, types, ts)
+    imported = Interaction.objects.filter(ts__gte=since).values_list(
+        "user_id", "session_id", "type", "item_id", "ts"
+    )
+    for user_id, session_id, kind, item_id, when in imported.iterator(chunk_size=50_000):
+        users.append(user_id or f"session:{session_id}")
+        items.append(item_id)
+        types.append(kind)
+        ts.append(when.timestamp())
+    live = Event.objects.filter(type__in=TRAINING_EVENT_TYPES, ts__gte=since).values_list(
         "user_id", "session_id", "type", "item_id", "items", "ts"
     )
-    for user_id, session_id, kind, item_id, event_items, when in query.iterator(chunk_size=20_000):
+    for user_id, session_id, kind, item_id, event_items, when in live.iterator(chunk_size=20_000):
         owner = user_id or f"session:{session_id}"
         for item in ([item_id] if item_id else []) + list(event_items or []):
             users.append(owner)
