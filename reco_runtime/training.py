@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import RecoError
 from reco_runtime.evaluate import HOLDOUT, models_evaluate, user_cases
+from reco_runtime.fit_resources import FitMeter
 from reco_runtime.interactions import Interactions
 from reco_runtime.models import ALGORITHMS, Recommender
 from reco_runtime.models.base import _jsonable
@@ -146,16 +147,31 @@ class HoldoutFits:
 
     def fit(self, algorithm: str, params: dict[str, Any]) -> tuple[Recommender, dict[str, Any]]:
         """(model to publish, its metrics: empty without ``evaluate``)."""
-        metrics: dict[str, Any] = {}
-        if self.split and self.on_train:
-            train, test = self.split
-            model = self.on_train.fit(algorithm, params)
-            metrics = holdout_metrics(model, train, test, eval_users=self.eval_users)
-        if self.on_all is not None:
-            model = self.on_all.fit(algorithm, params)
-            if metrics:
-                metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
+        model, metrics, _ = self.fit_with_holdout(algorithm, params)
         return model, metrics
+
+    def fit_with_holdout(
+        self, algorithm: str, params: dict[str, Any]
+    ) -> tuple[Recommender, dict[str, Any], Recommender | None]:
+        """(model to publish, its metrics, the model fitted on the training part or None).
+
+        The metrics also hold ``fit_total_s`` and ``peak_rss_mb`` / ``peak_extra_mb`` (the process's
+        peak resident memory during both fits, and above where it stood before them)."""
+        metrics: dict[str, Any] = {}
+        holdout_model = None
+        with FitMeter() as meter:
+            if self.split and self.on_train:
+                train, test = self.split
+                holdout_model = model = self.on_train.fit(algorithm, params)
+                metrics = holdout_metrics(model, train, test, eval_users=self.eval_users)
+            if self.on_all is not None:
+                model = self.on_all.fit(algorithm, params)
+                if metrics:
+                    metrics["refit_s"] = round(model.fit_seconds or 0.0, 3)
+        metrics["fit_total_s"] = round(meter.seconds, 3)
+        metrics["peak_rss_mb"] = round(meter.peak_rss_mb, 1)
+        metrics["peak_extra_mb"] = round(meter.peak_extra_mb, 1)
+        return model, metrics, holdout_model
 
 
 def train_all(

@@ -154,6 +154,6 @@ def models_train(
 
 
 def _metrics_text(metrics: dict) -> str:
-    if not metrics:
-        return ""
-    return f"(holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"
+    if "recall@10" not in metrics:
+        return f"(fit {metrics.get('fit_total_s', 0):.1f} s)"
+    return f"(fit {metrics['fit_total_s']:.1f} s, peak {metrics['peak_rss_mb']:.0f} MB; holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"
