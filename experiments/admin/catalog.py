@@ -16,6 +16,10 @@ from experiments.selectors.admin_overview import (
 )
 from experiments.services.program_settings import serving_config_save
 from experiments.services.slots import slot_save
+from experiments.services.variant_versions import (
+    CHANGE_REASON_MAX_CHARS as VERSION_REASON_MAX_CHARS,
+)
+from experiments.services.variant_versions import VariantVersionError, variant_version_set
 
 from .history import RevertPermissionMixin
 from .serving_config import ServingConfigDeleteMixin
@@ -156,14 +160,24 @@ class SlotAdmin(
             )
 
 
+VERSION_FIELDS = ("model_version", "version_pinned")
+
+
 class VariantForm(forms.ModelForm):
-    """``model_version`` is picked from the trained artifacts in the model registry."""
+    """``model_version`` is picked from the trained artifacts in the model registry. Changing it or
+    the pin of an existing variant (a rollback, a pin) needs a reason, kept in its history."""
 
     model_version = forms.ChoiceField(required=False)
+    version_reason = forms.CharField(
+        required=False,
+        max_length=VERSION_REASON_MAX_CHARS,
+        label="Reason for a version change",
+        help_text="Required to change the version or the pin of an existing variant; kept in its history.",
+    )
 
     class Meta:
         model = Variant
-        fields = ("key", "slot", "algorithm", "params", "model_version", "description")
+        fields = ("key", "slot", "algorithm", "params", "model_version", "version_pinned", "description")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -179,7 +193,13 @@ class VariantForm(forms.ModelForm):
         version, algorithm = data.get("model_version"), data.get("algorithm")
         if version and algorithm and not version.startswith(f"{algorithm}-"):
             self.add_error("model_version", f"{version} was not trained with {algorithm}.")
+        if self.version_changed and not (data.get("version_reason") or "").strip():
+            self.add_error("version_reason", "Say why the version or pin changes; it is kept in the history.")
         return data
+
+    @property
+    def version_changed(self) -> bool:
+        return self.instance.pk is not None and any(f in self.changed_data for f in VERSION_FIELDS)
 
 
 @admin.register(Variant)
@@ -188,7 +208,7 @@ class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistor
     list_display = ("key", "slot", "algorithm", "model_version")
     list_filter = ("algorithm", "slot__page")
     search_fields = ("key",)
-    readonly_fields = ("offline_metrics",)
+    readonly_fields = ("version_note", "offline_metrics")
 
     @admin.display(description="Offline metrics of the trained versions")
     def offline_metrics(self, variant):
@@ -216,7 +236,23 @@ class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistor
         return format_html("<table><tr><th>Version</th><th>Trained</th><th>Metrics</th></tr>{}</table>", rows)
 
     def save_model(self, request, obj, form, change):
+        if not form.version_changed:
+            serving_config_save(obj=obj)
+            return
+        # The other fields save as usual; the version and pin move through the audited service.
+        version, pinned = obj.model_version, obj.version_pinned
+        obj.model_version, obj.version_pinned = form.initial["model_version"], form.initial["version_pinned"]
         serving_config_save(obj=obj)
+        try:
+            variant_version_set(
+                variant=obj,
+                version=version,
+                pinned=pinned,
+                user=request.user,
+                reason=form.cleaned_data["version_reason"],
+            )
+        except VariantVersionError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
 
 @admin.register(Item)

@@ -83,6 +83,13 @@ class Variant(models.Model):
     model_version = models.CharField(
         max_length=128, blank=True, help_text="Trained artifact this variant serves; blank = none yet."
     )
+    version_pinned = models.BooleanField(
+        default=False,
+        help_text="Pinned: retraining never moves this variant to a new version; only a person does.",
+    )
+    version_note = models.TextField(
+        blank=True, help_text="Why it serves its version: the last retraining verdict, or who pinned it."
+    )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

@@ -16,8 +16,12 @@ from experiments.models import Event, Interaction, Item, ProgramSettings, Varian
 from experiments.serving.model_store import models_forget, registry
 from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
+from reco_runtime.errors import ArtifactError, RecoError
 from reco_runtime.interactions import Interactions
 from reco_runtime.training import HoldoutFits
+from reco_runtime.version_guard import GuardSettings, guard_compare
+
+from .variant_versions import variant_version_record
 
 log = logging.getLogger(__name__)
 TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
@@ -111,11 +115,14 @@ def models_train(
     evaluate: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
-    """Train one model per distinct (algorithm, params) of the variants; return variant key -> version.
+    """Train one model per distinct (algorithm, params) of the variants; return variant key -> the
+    version it serves from the next serving refresh on (only variants whose version moved).
 
-    With ``repoint`` every trained variant serves its new version from the next serving
-    refresh on; otherwise only variants that had no version yet get one. With ``evaluate``
-    the manifest records offline metrics on a temporal holdout (the admin shows them).
+    With ``repoint`` a variant moves to its new version if the retraining guard lets it
+    (``version_guard``: not worse than the serving version on a fresh holdout beyond
+    ``RETRAIN_TOLERANCE``) and it is not pinned; otherwise only variants that had no version get
+    one. Each verdict is recorded on the variant (note and history). With ``evaluate`` the manifest
+    records offline metrics on a temporal holdout; without it the guard cannot compare.
     """
     say = progress or (lambda message: None)
     catalog = catalog_snapshot()
@@ -123,15 +130,16 @@ def models_train(
     catalog_version = reg.save_catalog(catalog)
     interactions = interactions_load(catalog)
     say(f"catalog {catalog_version}: {catalog.n_items} items, {len(interactions)} interactions")
-    assigned: dict[str, str] = {}
     groups = _variant_groups(algorithms)
     planned = [(algorithm, json.loads(params_json)) for algorithm, params_json in groups]
     fits = HoldoutFits(interactions, catalog, planned=planned, evaluate=evaluate, eval_users=EVAL_USERS)
+    guard = VersionGuard(fits, reg, catalog)
+    verdicts: list[tuple[Variant, str | None, str]] = []
     for (algorithm, params_json), variants in tqdm(
         groups.items(), desc="train", unit="model", mininterval=1.0
     ):
         params = json.loads(params_json)
-        model, metrics = fits.fit(algorithm, params)
+        model, metrics, holdout_model = fits.fit_with_holdout(algorithm, params)
         version = reg.publish(
             model,
             params=params,
@@ -141,11 +149,15 @@ def models_train(
         )
         say(f"trained {version} for {', '.join(v.key for v in variants)} {_metrics_text(metrics)}")
         for variant in variants:
-            if repoint or not variant.model_version:
-                assigned[variant.key] = version
+            if not repoint and variant.model_version:
+                continue
+            serve, note = guard.verdict(variant, version, holdout_model)
+            say(f"{variant.key}: {note}")
+            verdicts.append((variant, version if serve else None, note))
+    assigned = {v.key: version for v, version, _ in verdicts if version and version != v.model_version}
     with transaction.atomic():
-        for key, version in assigned.items():
-            Variant.objects.filter(key=key).update(model_version=version)
+        for variant, version, note in verdicts:
+            variant_version_record(variant=variant, version=version, note=note)
         ProgramSettings.load()
         ProgramSettings.objects.filter(pk=1).update(catalog_version=catalog_version)
         serving_version_bump()
@@ -153,7 +165,50 @@ def models_train(
     return assigned
 
 
+class VersionGuard:
+    """The retraining guard's verdict for each variant of one training run (``version_guard``)."""
+
+    def __init__(self, fits: HoldoutFits, reg, catalog: Catalog) -> None:
+        self.fits, self.reg, self.catalog = fits, reg, catalog
+        self.settings = GuardSettings(tolerance=settings.RETRAIN_TOLERANCE, eval_users=EVAL_USERS)
+        self._memo: dict[tuple[str, str], tuple[bool, str]] = {}
+
+    def verdict(self, variant: Variant, version: str, holdout_model) -> tuple[bool, str]:
+        """(whether ``version`` serves, why)."""
+        if variant.version_pinned:
+            return (
+                False,
+                f"kept out {version}: the variant is pinned to {variant.model_version or 'no version'}",
+            )
+        if not variant.model_version:
+            return True, f"serves {version}: the variant's first version"
+        if holdout_model is None or self.fits.split is None:
+            return True, f"serves {version}, not compared: trained without a holdout evaluation"
+        key = (variant.model_version, version)
+        if key not in self._memo:
+            self._memo[key] = self._compare(variant.model_version, version, holdout_model)
+        return self._memo[key]
+
+    def _compare(self, serving_version: str, version: str, holdout_model) -> tuple[bool, str]:
+        try:
+            data_end = self.reg.manifest(serving_version).data_window[1]
+            serving_model = self.reg.load(serving_version, self.catalog)
+        except (ArtifactError, RecoError) as exc:
+            return (
+                True,
+                f"serves {version}: the serving version {serving_version} cannot serve this catalog ({exc})",
+            )
+        train, test = self.fits.split
+        result = guard_compare(
+            holdout_model, serving_model, train, test, serving_data_end=data_end, settings=self.settings
+        )
+        if result.serve:
+            return True, f"{version} {result.reason}"
+        return False, f"{version} {result.reason}; {serving_version} keeps serving"
+
+
 def _metrics_text(metrics: dict) -> str:
+    fit = f"fit {metrics.get('fit_total_s', 0):.1f} s, peak {metrics.get('peak_rss_mb', 0):.0f} MB"
     if "recall@10" not in metrics:
-        return f"(fit {metrics.get('fit_total_s', 0):.1f} s)"
-    return f"(fit {metrics['fit_total_s']:.1f} s, peak {metrics['peak_rss_mb']:.0f} MB; holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"
+        return f"({fit})"
+    return f"({fit}; holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"
