@@ -50,3 +50,11 @@ def models_train_task(algorithms: list[str] | None = None) -> dict[str, str]:
     from experiments.services.training import models_train
 
     return models_train(algorithms=algorithms)
+
+
+@shared_task(acks_late=True, time_limit=2 * 3_600, soft_time_limit=2 * 3_600 - 300)
+def models_retrain_task() -> dict[str, str] | None:
+    """The scheduled retrain (beat, every RETRAIN_INTERVAL_S); a second run while one is going skips."""
+    from experiments.services.training import models_retrain
+
+    return models_retrain()

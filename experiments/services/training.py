@@ -3,11 +3,13 @@ variant, publish versions."""
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from tqdm import tqdm
@@ -212,3 +214,21 @@ def _metrics_text(metrics: dict) -> str:
     if "recall@10" not in metrics:
         return f"({fit})"
     return f"({fit}; holdout recall@10 {metrics['recall@10']:.3f}, ndcg@10 {metrics['ndcg@10']:.3f})"
+
+
+RETRAIN_LOCK_KEY = "models-retrain-lock"
+RETRAIN_LOCK_S = 3 * 3_600  # outlives the task's hard time limit, so a killed run frees it by expiring
+
+
+def models_retrain() -> dict[str, str] | None:
+    """The scheduled retrain: ``models_train`` under a lock shared by every worker (the cache, Redis
+    in production), so two retrains never overlap; None when another one holds the lock."""
+    token = uuid.uuid4().hex
+    if not cache.add(RETRAIN_LOCK_KEY, token, timeout=RETRAIN_LOCK_S):
+        log.info("retrain skipped: another retrain is running")
+        return None
+    try:
+        return models_train()
+    finally:
+        if cache.get(RETRAIN_LOCK_KEY) == token:
+            cache.delete(RETRAIN_LOCK_KEY)
