@@ -13,6 +13,8 @@ from django.db import transaction
 from experiments.models import Slot, Variant
 from experiments.serving.state import serving_version_bump
 
+from .slot_defaults import slot_defaults_ensure
+
 BASELINE_REASON_MAX_CHARS = 100  # simple_history's change reason column
 
 
@@ -47,7 +49,10 @@ def slot_save(*, slot: Slot) -> Slot:
                 slot.baseline_variant_id = row[0]
         _roles_validate(slot)
         slot.full_clean()
+        adding = slot.pk is None
         slot.save()
+        if adding:
+            slot_defaults_ensure(slot)
         serving_version_bump()
     return slot
 

@@ -23,6 +23,7 @@ from reco_runtime.interactions import Interactions
 from reco_runtime.training import HoldoutFits
 from reco_runtime.version_guard import GuardSettings, guard_compare
 
+from .slot_defaults import slots_defaults_ensure
 from .variant_versions import variant_version_record
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,9 @@ def models_train(
     """
     say = progress or (lambda message: None)
     catalog = catalog_snapshot()
+    provided = slots_defaults_ensure()
+    if provided:
+        say(f"default variants for {len(provided)} slots without any: {', '.join(provided)}")
     reg = registry()
     catalog_version = reg.save_catalog(catalog)
     interactions = interactions_load(catalog)

@@ -156,13 +156,23 @@ def test_a_baseline_must_be_one_of_the_slots_own_variants(merchandiser):
 
 
 @pytest.mark.django_db
-def test_a_new_slot_sets_its_baseline_once_and_is_warned_while_it_has_none(merchandiser):
+def test_a_new_slot_gets_a_baseline_and_default_out_of_the_box(merchandiser):
     page = merchandiser.get("/admin/experiments/slot/add/").content.decode()
     assert 'name="baseline_variant"' in page
-    assert "A slot without a baseline cannot serve its holdout" in page
     data = {"key": "cart_upsell", "name": "Cart upsell", "page": "cart", "position": 0, "default_k": 6}
     assert merchandiser.post("/admin/experiments/slot/add/", data | {"active": "on"}).status_code == 302
     slot = Slot.objects.get(key="cart_upsell")
+    assert (slot.baseline_variant.key, slot.default_variant.key) == (
+        "cart_upsell-baseline",
+        "cart_upsell-hybrid",
+    )
+
+
+@pytest.mark.django_db
+def test_a_slot_without_a_baseline_sets_it_once_and_is_warned_while_it_has_none(merchandiser):
+    page = merchandiser.get("/admin/experiments/slot/add/").content.decode()
+    assert "A slot without a baseline cannot serve its holdout" in page
+    slot = Slot.objects.create(key="cart_upsell", name="Cart upsell", page="cart")
     variant = Variant.objects.create(key="cart-legacy", slot=slot, algorithm="popularity")
     response = merchandiser.get(f"/admin/experiments/slot/{slot.pk}/change/")
     assert any("has no baseline" in str(m) for m in get_messages(response.wsgi_request))
