@@ -188,8 +188,8 @@ def _store_copy(values: list[tuple]) -> int:
     columns = ", ".join(COLUMNS)
     with transaction.atomic(), server_bound_cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS interaction_staging "
-            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS interaction_staging ON COMMIT DELETE ROWS "
+            f"AS SELECT {columns} FROM {table} WITH NO DATA"
         )
         with cursor.copy(f"COPY interaction_staging ({columns}) FROM STDIN") as copy:
             for row in values:
