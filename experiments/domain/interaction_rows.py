@@ -53,6 +53,8 @@ def _reject(field: str, code: str, message: str) -> RowRejected:
 
 def _text(raw: dict, field: str) -> str:
     value = raw.get(field)
+    if type(value) is str and len(value) <= ID_MAX_CHARS:  # the common case, first
+        return value.strip()
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool):
@@ -108,12 +110,13 @@ def unknown_columns(columns) -> list[str]:
     return sorted(set(columns) - set(COLUMNS))
 
 
-def interaction_row_parse(raw: dict, *, latest: datetime) -> InteractionRow:
+def interaction_row_parse(raw: dict, *, latest: datetime, columns_checked: bool = False) -> InteractionRow:
     """Check one row (a dict of column -> value as read); raises ``RowRejected`` on the first problem.
 
-    ``latest``: the newest acceptable timestamp (now plus the allowed clock skew).
+    ``latest``: the newest acceptable timestamp (now plus the allowed clock skew);
+    ``columns_checked``: the caller has checked the columns already (a CSV header).
     """
-    extra = unknown_columns(raw)
+    extra = () if columns_checked else unknown_columns(raw)
     if extra:
         raise _reject(
             extra[0], "unknown_column", f"unknown column {extra[0]!r}; columns are {', '.join(COLUMNS)}"

@@ -227,7 +227,7 @@ def interactions_import(
     result, chunk = ImportResult(), []
     for line, raw in _rows(path, fmt):
         result.rows += 1
-        row = _checked(raw, latest=latest, known_items=known_items, seen=seen)
+        row = _checked(raw, latest=latest, known_items=known_items, seen=seen, columns_checked=fmt == "csv")
         if isinstance(row, RowProblem):
             result.reject(line, row)
         else:
@@ -240,11 +240,13 @@ def interactions_import(
     return result
 
 
-def _checked(raw, *, latest: datetime, known_items: set, seen: set) -> InteractionRow | RowProblem:
+def _checked(
+    raw, *, latest: datetime, known_items: set, seen: set, columns_checked: bool
+) -> InteractionRow | RowProblem:
     if isinstance(raw, RowProblem):
         return raw
     try:
-        row = interaction_row_parse(raw, latest=latest)
+        row = interaction_row_parse(raw, latest=latest, columns_checked=columns_checked)
     except RowRejected as exc:
         return exc.problem
     if row.item_id not in known_items:

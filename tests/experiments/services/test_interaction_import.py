@@ -218,3 +218,24 @@ def test_the_command_reports_rows_and_refuses_a_bad_file(items, tmp_path):
         call_command("import_interactions", str(write(tmp_path, "e.csv", "")), "--no-progress")
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_interactions", str(tmp_path / "missing.csv"), "--no-progress")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_path_on_postgresql_copies_chunks_and_skips_what_is_there(tmp_path):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    for n in range(50):
+        ItemFactory(item_id=f"p-{n}")
+    lines = "".join(
+        f"u{n % 97},s{n},p-{n % 50},view,2024-01-01T10:{n // 60 % 60:02d}:{n % 60:02d}Z,,\n"
+        for n in range(2_500)
+    )
+    path = write(tmp_path, "h.csv.gz", HEADER + lines + "u1,s1,p-1,purchase,2024-01-02T10:00:00Z,5,e-1\n")
+    first = interactions_import(path=path, chunk_rows=1_000)
+    assert (first.added, first.already_present, first.rejected) == (2_501, 0, 0)
+    again = interactions_import(path=path, chunk_rows=700)
+    assert (again.added, again.already_present) == (0, 2_501)
+    assert Interaction.objects.count() == 2_501
+    assert Interaction.objects.get(event_id="e-1").value == 5.0
