@@ -127,7 +127,7 @@ def clustered_aa(settings: ClusteredAASettings, rng: np.random.Generator) -> Clu
                 design_effect_a=effects[0],
                 design_effect_b=effects[1],
             )
-            rejected.append(test.reject.any(axis=-1))
+            rejected.append(np.asarray(test.reject.any(axis=-1)))
     return ClusteredAAResult(
         settings=settings,
         declare_naive=AARate.of(np.concatenate(declare_naive)),
