@@ -1,7 +1,7 @@
 from .catalog import Item
 from .experiments import Arm, Experiment, Guardrail
 from .ledger import Event, Exposure
-from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot
+from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot, UnitStatistics
 from .program import ProgramSettings
 from .slots import Slot, Variant
 
@@ -17,5 +17,6 @@ __all__ = [
     "PosteriorSnapshot",
     "ProgramSettings",
     "Slot",
+    "UnitStatistics",
     "Variant",
 ]
