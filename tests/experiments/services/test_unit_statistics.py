@@ -95,7 +95,8 @@ def test_a_user_experiment_counts_a_user_s_sessions_as_one_unit_and_a_request_on
     user_units = set(
         UnitStatistics.objects.filter(arm__experiment=user_experiment).values_list("unit", flat=True)
     )
-    assert user_units and user_units <= {"u-0", "u-1", "u-2"}
+    assert user_units
+    assert user_units <= {"u-0", "u-1", "u-2"}
     assert not UnitStatistics.objects.filter(arm__experiment=request_experiment).exists()
     assert not Posterior.objects.filter(arm__experiment=request_experiment, units__gt=0).exists()
     assert Posterior.objects.filter(arm__experiment=request_experiment, trials__gt=0).exists()
