@@ -129,3 +129,25 @@ def test_a_retried_update_counts_each_unit_once(api, storefront, rng, no_enqueue
     assert not Event.objects.filter(applied_at__isnull=True).exists()
     _assert_sums_match_the_exposure_log()
     assert posteriors_stored() == posteriors_recount()
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_in_the_unit_sums_of_exposures_applied_before_it(
+    api, storefront, rng, no_enqueue
+):
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from experiments.models.posteriors import CLUSTER_FIELDS
+
+    _sessions_post(api, rng, sessions=8, pages=3)
+    posteriors_update()
+    kept = posteriors_stored()
+    UnitStatistics.objects.all().delete()
+    Posterior.objects.update(**dict.fromkeys(CLUSTER_FIELDS, 0))
+    Exposure.objects.update(unit="")
+    migration = importlib.import_module("experiments.migrations.0008_clustered_units")
+    migration.unit_statistics_backfill(django_apps, None)
+    assert posteriors_stored() == kept
+    _assert_sums_match_the_exposure_log()
