@@ -6,6 +6,7 @@ dataclasses in and out. See bandits/README.md for the models, formulas and refer
 
 from bandits import ope
 from bandits.allocation import POLICIES, allocation_weights
+from bandits.clustered import ClusterSums, tempered_posterior
 from bandits.decisions import MonteCarloSummary, expected_loss, posterior_summary, prob_best
 from bandits.epochs import EpochEstimates, epoch_estimates
 from bandits.errors import BanditError
@@ -28,6 +29,7 @@ __all__ = [
     "POLICIES",
     "BanditError",
     "BetaBernoulli",
+    "ClusterSums",
     "EpochEstimates",
     "GuardrailCheck",
     "LogNormalPrior",
@@ -56,6 +58,7 @@ __all__ = [
     "prob_best_exact_two",
     "sample_ratio_check",
     "stopping_state",
+    "tempered_posterior",
     "uplift_vs_control",
     "windowed_stats",
 ]

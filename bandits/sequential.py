@@ -13,6 +13,9 @@ P(theta in CS_n for every n) >= 1 - alpha, so any look may be read, and stopping
 Reject "no difference" the first time p_n <= alpha. tau is the scale of differences you expect
 (default 0.01, one percentage point); the test is valid for any tau, a good one makes it faster.
 With equal n this is the paper's formula with sigma^2 / n = V_n.
+Clustered units (sessions, users): each arm's variance is multiplied by its design effect deff >= 1
+(`bandits.clustered`), which makes V_n the cluster-robust (delta-method) variance of the rate; with
+deff = 1 (the default) nothing changes.
 """
 
 from __future__ import annotations
@@ -46,6 +49,13 @@ def _smoothed_variance(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
         return np.where(trials > 0, rate * (1.0 - rate) / np.maximum(trials, 1.0), np.inf)
 
 
+def _broadcast(array: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    try:
+        return np.broadcast_to(array, shape)
+    except ValueError as exc:
+        raise BanditError(f"{name} must be a scalar or broadcast to the counts' shape {shape}") from exc
+
+
 def msprt_two_proportions(
     successes_a: ArrayLike,
     trials_a: ArrayLike,
@@ -54,11 +64,15 @@ def msprt_two_proportions(
     *,
     tau: float = DEFAULT_TAU,
     alpha: float = 0.05,
+    design_effect_a: ArrayLike = 1.0,
+    design_effect_b: ArrayLike = 1.0,
 ) -> SequentialTest:
     """Always-valid p-values and confidence sequence for p_b - p_a at each look.
 
     Inputs: cumulative counts at each look, shape (..., n_looks) (a trailing look axis; leading axes,
     e.g. simulated runs, are carried along). A single look may be given as scalars.
+    design_effect_a, design_effect_b: each arm's design effect (>= 1) at each look, broadcast to the
+    counts' shape; it scales that arm's variance (see the module docstring).
     """
     alpha = check_probability("alpha", alpha)
     if not tau > 0:
@@ -79,7 +93,13 @@ def msprt_two_proportions(
     difference = np.divide(s_b, n_b, out=np.zeros_like(s_b), where=n_b > 0) - np.divide(
         s_a, n_a, out=np.zeros_like(s_a), where=n_a > 0
     )
-    variance = _smoothed_variance(s_a, n_a) + _smoothed_variance(s_b, n_b)
+    deff_a, deff_b = (
+        _broadcast(float_array(name, value, ndim=None), s_a.shape, name)
+        for name, value in (("design_effect_a", design_effect_a), ("design_effect_b", design_effect_b))
+    )
+    if np.any(deff_a < 1.0) or np.any(deff_b < 1.0):
+        raise BanditError("design effects must be >= 1 (see bandits.clustered)")
+    variance = deff_a * _smoothed_variance(s_a, n_a) + deff_b * _smoothed_variance(s_b, n_b)
     tau2 = tau * tau
     finite = np.isfinite(variance)
     v = np.where(finite, variance, 1.0)

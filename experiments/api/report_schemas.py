@@ -7,7 +7,7 @@ Rates and probabilities are fractions (0.05 = 5%); uplift is relative (0.1 = +10
 
 from rest_framework import serializers
 
-from experiments.models.experiments import Policy, RewardMetric, Status
+from experiments.models.experiments import Policy, RandomizationUnit, RewardMetric, Status
 
 
 def _nullable_float(help_text: str) -> serializers.FloatField:
@@ -48,6 +48,17 @@ class ReportArmSerializer(serializers.Serializer):
     variant = serializers.CharField(help_text="Key of the variant the arm serves.")
     control = serializers.BooleanField(help_text="True for the control arm.")
     trials = serializers.IntegerField(help_text="Impressions (decisions served) of the arm.")
+    effective_sample_size = serializers.FloatField(
+        help_text="Trials / design effect: the independent decisions the arm's data is worth. Equal to "
+        "trials for request units; smaller for session and user units, whose decisions are correlated."
+    )
+    design_effect = serializers.FloatField(
+        help_text="Cluster-robust (delta-method) variance of the rate over the per-decision binomial one, "
+        "at least 1; the posterior, intervals, uplift and always-valid test use the cluster-robust one."
+    )
+    units = serializers.IntegerField(
+        allow_null=True, help_text="Sessions or users with a decision in the arm; null for request units."
+    )
     successes = serializers.IntegerField(
         help_text="Impressions with the reward event (purchases for revenue experiments)."
     )
@@ -275,6 +286,10 @@ class ExperimentReportSerializer(serializers.Serializer):
     policy = serializers.ChoiceField(choices=Policy.choices, help_text="How traffic is allocated to arms.")
     reward_metric = serializers.ChoiceField(
         choices=RewardMetric.choices, help_text="The outcome the bandit optimises."
+    )
+    randomization_unit = serializers.ChoiceField(
+        choices=RandomizationUnit.choices,
+        help_text="What is randomized; session and user units are analysed per unit (cluster-robust).",
     )
     allocation_version = serializers.IntegerField(help_text="Number of allocations published so far.")
     winner = serializers.CharField(

@@ -2,7 +2,7 @@ from .catalog import Item
 from .experiments import Arm, Experiment, Guardrail
 from .interactions import Interaction
 from .ledger import Event, Exposure
-from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot
+from .posteriors import Posterior, PosteriorEpoch, PosteriorSnapshot, UnitStatistics
 from .program import ProgramSettings
 from .slots import Slot, Variant
 
@@ -19,5 +19,6 @@ __all__ = [
     "PosteriorSnapshot",
     "ProgramSettings",
     "Slot",
+    "UnitStatistics",
     "Variant",
 ]

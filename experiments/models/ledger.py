@@ -56,6 +56,12 @@ class Exposure(models.Model):
     allocation_version = models.PositiveIntegerField(default=0)
     propensity = models.FloatField()
     session_id = models.CharField(max_length=128)
+    unit = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="What its decisions cluster by (session or user id); blank for request units.",
+    )
     served_at = models.DateTimeField()
     items = models.JSONField()
     clicked = models.BooleanField(default=False)

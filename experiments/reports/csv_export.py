@@ -8,6 +8,8 @@ ARM_COLUMNS = (
     "variant",
     "control",
     "trials",
+    "effective_sample_size",
+    "design_effect",
     "successes",
     "mean",
     "ci_low",

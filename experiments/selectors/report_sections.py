@@ -156,17 +156,26 @@ def epochs_section(experiment, arms, control: int) -> dict:
     }
 
 
-def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative (trials, successes) per arm at each allocation snapshot and now; (n_arms, n_looks)."""
-    trials, successes = [], []
+def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative (trials, successes, design effect) per arm at each allocation snapshot and now;
+    each (n_arms, n_looks). A snapshot without a design effect (request units, or taken before
+    units were counted) reads today's, which is 1 for request units."""
+    current = np.ones(len(arms)) if stats.design_effect is None else stats.design_effect
+    trials, successes, effects = [], [], []
     for snapshot in experiment.snapshots.order_by("allocation_version"):
         by_arm = {row["arm"]: row for row in snapshot.arms}
         if all(a.key in by_arm for a in arms):
             trials.append([by_arm[a.key]["trials"] for a in arms])
             successes.append([by_arm[a.key]["successes"] for a in arms])
+            effects.append([by_arm[a.key].get("design_effect", current[i]) for i, a in enumerate(arms)])
     trials.append(stats.trials.tolist())
     successes.append(stats.successes.tolist())
-    return np.array(trials, dtype=float).T, np.array(successes, dtype=float).T
+    effects.append(current.tolist())
+    return (
+        np.array(trials, dtype=float).T,
+        np.array(successes, dtype=float).T,
+        np.array(effects, dtype=float).T,
+    )
 
 
 def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
@@ -188,7 +197,7 @@ def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
         section["srm_note"] = str(exc)
     if experiment.reward_metric == "revenue":
         return section
-    trials, successes = _looks(experiment, arms, stats)
+    trials, successes, effects = _looks(experiment, arms, stats)
     mde = experiment.minimum_detectable_effect
     section["mde"] = mde
     section["mde_note"] = (
@@ -200,7 +209,13 @@ def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
         if i == control:
             continue
         test = msprt_two_proportions(
-            successes[control], trials[control], successes[i], trials[i], tau=tau_from_mde(mde)
+            successes[control],
+            trials[control],
+            successes[i],
+            trials[i],
+            tau=tau_from_mde(mde),
+            design_effect_a=effects[control],
+            design_effect_b=effects[i],
         )
         section["sequential"].append(
             {

@@ -56,6 +56,17 @@ def _revenue_observed(stats, i: int) -> dict:
     }
 
 
+def _clustering(stats, i: int) -> dict:
+    """Effective sample size beside trials: trials / design effect for session and user units (their
+    decisions are correlated), the trials themselves for request units (design effect 1, no units)."""
+    clustered = stats.design_effect is not None
+    return {
+        "effective_sample_size": float(stats.effective_trials()[i]),
+        "design_effect": float(stats.design_effect[i]) if clustered else 1.0,
+        "units": int(stats.units[i]) if clustered else None,
+    }
+
+
 def report_build(
     *, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int = 0, full: bool = True
 ) -> dict:
@@ -68,6 +79,7 @@ def report_build(
         "status": experiment.status,
         "policy": experiment.policy,
         "reward_metric": experiment.reward_metric,
+        "randomization_unit": experiment.randomization_unit,
         "allocation_version": experiment.allocation_version,
         "winner": experiment.winner.key if experiment.winner_id else None,
         "arms": [],
@@ -91,6 +103,7 @@ def report_build(
                 "variant": arm.variant.key,
                 "control": arm.is_control,
                 "trials": int(stats.trials[i]),
+                **_clustering(stats, i),
                 "successes": int(stats.successes[i]),
                 "mean": float(mean[i]),
                 "ci_low": float(low[i]),

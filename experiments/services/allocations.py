@@ -1,6 +1,7 @@
 """Allocation: turn posteriors into new arm weights, publish a new allocation version, snapshot it."""
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
@@ -32,7 +33,9 @@ def _snapshot_arms(arms, observed, decided, weights, pbest, loss, uplift) -> lis
 
     ``trials`` and ``successes`` are always the cumulative counts (the report's history and the
     sequential test read them as such); a discounted experiment adds ``effective_trials`` and
-    ``effective_successes``, the counts behind ``prob_best`` and the weight.
+    ``effective_successes``, the counts behind ``prob_best`` and the weight. A session or user
+    experiment adds ``units``, ``design_effect`` and ``effective_sample_size`` (trials / design
+    effect), which the report's always-valid test reads at each look.
     """
     rows = []
     for i, arm in enumerate(arms):
@@ -51,6 +54,10 @@ def _snapshot_arms(arms, observed, decided, weights, pbest, loss, uplift) -> lis
         if decided is not observed:
             row["effective_trials"] = float(decided.trials[i])
             row["effective_successes"] = float(decided.successes[i])
+        if observed.design_effect is not None and observed.units is not None:
+            row["units"] = int(observed.units[i])
+            row["design_effect"] = float(observed.design_effect[i])
+            row["effective_sample_size"] = float(observed.effective_trials()[i])
         rows.append(row)
     return rows
 
@@ -97,6 +104,8 @@ def allocation_recompute(*, experiment: Experiment) -> int:
         stats = arm_stats_discounted(
             arms, experiment.reward_metric, half_life_epochs=experiment.discount_half_life_epochs
         )
+        # Faded counts keep the units' clustering: the cumulative design effect tempers them too.
+        stats = replace(stats, units=observed.units, design_effect=observed.design_effect)
     post = experiment_posterior(
         experiment=experiment, arms=arms, stats=stats, discounted=stats is not observed
     )

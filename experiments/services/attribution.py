@@ -10,6 +10,8 @@ Rules (one place, so the incremental update and a recount from the ledger agree 
   purchased item, with the revenue share of the matched items.
 - Only outcomes within ``window_s`` after the decision was served count, and each
   outcome kind counts once per decision (the reward is Bernoulli per decision).
+- In a ``session`` or ``user`` experiment each trial and success also counts for the exposure's
+  unit within its arm (``Attribution.units``), for the cluster-robust variance.
 """
 
 import math
@@ -18,6 +20,18 @@ from dataclasses import dataclass, field
 
 OUTCOME_FLAG = {"click": "clicked", "add_to_cart": "added_to_cart", "purchase": "purchased"}
 OUTCOME_COUNTER = {"click": "clicks", "add_to_cart": "add_to_carts", "purchase": "purchases"}
+CLUSTERED_UNITS = ("session", "user")
+
+
+def exposure_unit(randomization_unit: str | None, *, session_id: str, user_id: str) -> str:
+    """The unit an exposure's decisions cluster by: "" for a request experiment (each decision is
+    its own unit) or none; the session; for ``user``, the user id, or the session without one
+    (as assignment hashes them)."""
+    if randomization_unit not in CLUSTERED_UNITS:
+        return ""
+    if randomization_unit == "user" and user_id:
+        return user_id
+    return session_id
 
 
 @dataclass
@@ -36,6 +50,7 @@ class ExposureState:
     revenue: float = 0.0
     changed: bool = False
     allocation_version: int = 0
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +86,29 @@ class ArmIncrement:
 
 
 @dataclass
+class UnitIncrement:
+    trials: int = 0
+    clicks: int = 0
+    add_to_carts: int = 0
+    purchases: int = 0
+
+
+@dataclass
 class Attribution:
-    """Increments per arm, and per (arm, allocation version) for the epoch statistics."""
+    """Increments per arm, per (arm, allocation version) for the epoch statistics, and per
+    (arm, unit) for the units of session and user experiments."""
 
     increments: dict[int, ArmIncrement] = field(default_factory=lambda: defaultdict(ArmIncrement))
     epochs: dict[tuple[int, int], ArmIncrement] = field(default_factory=lambda: defaultdict(ArmIncrement))
+    units: dict[tuple[int, str], UnitIncrement] = field(default_factory=lambda: defaultdict(UnitIncrement))
 
-    def targets(self, exposure: ExposureState) -> tuple[ArmIncrement, ...]:
+    def targets(self, exposure: ExposureState) -> tuple[ArmIncrement | UnitIncrement, ...]:
         if exposure.arm_id is None:  # holdout and default serving: no arm to credit
             return ()
-        return self.increments[exposure.arm_id], self.epochs[(exposure.arm_id, exposure.allocation_version)]
+        arm = self.increments[exposure.arm_id], self.epochs[(exposure.arm_id, exposure.allocation_version)]
+        if not exposure.unit:
+            return arm
+        return (*arm, self.units[(exposure.arm_id, exposure.unit)])
 
     def trial(self, exposure: ExposureState) -> None:
         for increment in self.targets(exposure):
@@ -121,7 +149,8 @@ def _credit(attribution: Attribution, exposure: ExposureState, event: LedgerEven
         exposure.revenue = old + event.value * share
         exposure.changed = True
         for increment in increments:
-            increment.revenue_change(old, exposure.revenue)
+            if isinstance(increment, ArmIncrement):
+                increment.revenue_change(old, exposure.revenue)
 
 
 def _targets(event: LedgerEvent, exposures, index: _SessionIndex, window_s: float, skew_s: float) -> list:

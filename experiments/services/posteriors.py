@@ -5,7 +5,9 @@ reveals their exposures (``INSERT ... ON CONFLICT DO NOTHING`` decides which are
 so two workers never both count a trial), locks the exposures the outcomes touch in a
 fixed order (no deadlocks between workers), adds the increments to the posteriors and
 marks the events applied. A crash before commit leaves everything as it was; a retry
-finds the events still unapplied.
+finds the events still unapplied. In a session or user experiment the same transaction adds
+each unit's counts to ``UnitStatistics`` and the change of its totals to the arm's sums over
+units (``CLUSTER_FIELDS``), so those are exactly-once too.
 """
 
 import logging
@@ -14,18 +16,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from experiments.models import Event, Exposure, Posterior, PosteriorEpoch
-from experiments.models.posteriors import STAT_FIELDS
+from bandits.clustered import unit_sums_change
+from experiments.models import Event, Experiment, Exposure, Posterior, PosteriorEpoch, UnitStatistics
+from experiments.models.posteriors import STAT_FIELDS, UNIT_FIELDS, UNIT_OUTCOMES
 
-from .attribution import Attribution, ExposureState, LedgerEvent, outcomes_attribute
+from .attribution import Attribution, ExposureState, LedgerEvent, exposure_unit, outcomes_attribute
 from .intake_order import intakes_in_flight, may_precede
-from .sql import insert_new_returning, server_bound_cursor, upsert_add
+from .sql import insert_new_returning, server_bound_cursor, upsert_add, upsert_add_returning
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
@@ -41,6 +45,7 @@ _CLAIM_FIELDS = (
     "value",
     "decision_key",
     "decision",
+    "user_id",
 )
 ClaimedEvent = namedtuple("ClaimedEvent", _CLAIM_FIELDS)
 _EXPOSURE_COLUMNS = (
@@ -53,6 +58,7 @@ _EXPOSURE_COLUMNS = (
     "allocation_version",
     "propensity",
     "session_id",
+    "unit",
     "served_at",
     "items",
     "clicked",
@@ -75,6 +81,19 @@ class EventRow(Protocol):
     value: float | None
     decision_key: str
     decision: dict[str, Any] | None
+    user_id: str
+
+
+def experiment_units(experiment_ids: set[int]) -> dict[int, str]:
+    """experiment id -> its randomization unit (request, session or user)."""
+    return dict(Experiment.objects.filter(id__in=experiment_ids).values_list("id", "randomization_unit"))
+
+
+def event_unit(event: EventRow, units: dict[int, str]) -> str:
+    """The unit the exposure ``event`` reveals clusters by ("" for a request experiment)."""
+    return exposure_unit(
+        units.get(event.decision["experiment_id"]), session_id=event.session_id, user_id=event.user_id
+    )
 
 
 def ledger_event(event: EventRow) -> LedgerEvent:
@@ -90,7 +109,7 @@ def ledger_event(event: EventRow) -> LedgerEvent:
     )
 
 
-def exposure_row(event: EventRow) -> tuple:
+def exposure_row(event: EventRow, unit: str) -> tuple:
     d = event.decision
     return (
         event.decision_key,
@@ -102,6 +121,7 @@ def exposure_row(event: EventRow) -> tuple:
         d["allocation_version"],
         d["propensity"],
         event.session_id,
+        unit,
         datetime.fromtimestamp(d["served_at"], tz=UTC),
         orjson.dumps(d["items"]).decode(),
         False,
@@ -126,11 +146,12 @@ def _exposure_state(exposure: Exposure) -> ExposureState:
         purchased=exposure.purchased,
         revenue=exposure.revenue,
         allocation_version=exposure.allocation_version,
+        unit=exposure.unit,
     )
 
 
-def exposure_state_new(event: EventRow) -> ExposureState:
-    """The exposure revealed by ``event``, which quotes a decision."""
+def exposure_state_new(event: EventRow, unit: str) -> ExposureState:
+    """The exposure revealed by ``event``, which quotes a decision; ``unit`` from ``event_unit``."""
     d = event.decision
     return ExposureState(
         decision_key=event.decision_key,
@@ -142,6 +163,7 @@ def exposure_state_new(event: EventRow) -> ExposureState:
         served_at=float(d["served_at"]),
         items=tuple(d["items"]),
         allocation_version=d["allocation_version"],
+        unit=unit,
     )
 
 
@@ -151,10 +173,12 @@ def _exposures_reveal(events: list[EventRow], attribution: Attribution) -> None:
     for event in events:
         if event.decision_key and event.decision_key not in first:
             first[event.decision_key] = event
-    rows = [exposure_row(first[k]) for k in sorted(first)]
+    units = experiment_units({e.decision["experiment_id"] for e in first.values()} - {None})
+    unit = {k: event_unit(e, units) for k, e in first.items()}
+    rows = [exposure_row(first[k], unit[k]) for k in sorted(first)]
     created = insert_new_returning(Exposure, _EXPOSURE_COLUMNS, rows, conflict="decision_key")
     for key in created:
-        attribution.trial(exposure_state_new(first[key]))
+        attribution.trial(exposure_state_new(first[key], unit[key]))
     _exposures_reveal_earlier({k: e.id for k, e in first.items() if k not in created})
 
 
@@ -212,11 +236,49 @@ def _epochs_increment(attribution: Attribution) -> None:
     upsert_add(PosteriorEpoch, ("arm_id", "allocation_version"), STAT_FIELDS, rows)
 
 
-def _posteriors_increment(attribution: Attribution) -> None:
+def _units_increment(attribution: Attribution) -> dict[int, dict[str, int]]:
+    """Add the batch's per-unit counts to ``UnitStatistics``; return per arm what that adds to its
+    sums over units (``CLUSTER_FIELDS``).
+
+    The upsert returns each unit's new totals, so the old ones are new minus this batch's: exact
+    under concurrent workers too, whose upserts of one unit row queue on its lock (rows in key
+    order, so never a deadlock). The squares telescope, so the order of batches does not matter.
+    """
+    keys = sorted(attribution.units)
+    if not keys:
+        return {}
+    rows = [
+        (arm_id, unit, *(getattr(attribution.units[arm_id, unit], f) for f in UNIT_FIELDS))
+        for arm_id, unit in keys
+    ]
+    totals = upsert_add_returning(UnitStatistics, ("arm_id", "unit"), UNIT_FIELDS, rows)
+    new = np.array([totals[key] for key in keys], dtype=np.float64)  # (units, UNIT_FIELDS)
+    added = np.array([row[2:] for row in rows], dtype=np.float64)
+    old = new - added
+    arm_of = np.array([arm_id for arm_id, _ in keys])
+    arms, position = np.unique(arm_of, return_inverse=True)
+    columns: dict[str, np.ndarray] = {}
+    for j, outcome in enumerate(UNIT_OUTCOMES, start=1):
+        change = unit_sums_change(old[:, 0], old[:, j], added[:, 0], added[:, j])
+        columns["units"], columns["trials_sq_sum"] = change["units"], change["trials_sq"]
+        columns[f"{outcome}_sq_sum"], columns[f"{outcome}_cross_sum"] = (
+            change["successes_sq"],
+            change["cross"],
+        )
+    sums = {
+        name: np.bincount(position, weights=values, minlength=len(arms)) for name, values in columns.items()
+    }
+    return {int(arm): {name: int(round(sums[name][k])) for name in sums} for k, arm in enumerate(arms)}
+
+
+def _posteriors_increment(attribution: Attribution, cluster: dict[int, dict[str, int]]) -> None:
     for arm_id in sorted(attribution.increments):
         inc = attribution.increments[arm_id]
+        sums = cluster.get(arm_id, {})
         Posterior.objects.filter(arm_id=arm_id).update(
-            **{f: F(f) + getattr(inc, f) for f in STAT_FIELDS}, updated_at=timezone.now()
+            **{f: F(f) + getattr(inc, f) for f in STAT_FIELDS},
+            **{f: F(f) + value for f, value in sums.items()},
+            updated_at=timezone.now(),
         )
 
 
@@ -275,7 +337,7 @@ def _batch_apply(events: list[EventRow]) -> None:
     Exposure.objects.bulk_update(
         changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000
     )
-    _posteriors_increment(attribution)
+    _posteriors_increment(attribution, _units_increment(attribution))
     _epochs_increment(attribution)
     _events_mark_applied([e.id for e in events])
 
@@ -314,7 +376,7 @@ def _claim(batch_size: int) -> list[EventRow]:
     with server_bound_cursor() as cursor:
         cursor.execute(
             "SELECT id, type, ts, received_at, session_id, item_id, items::text, value, decision_key, "
-            "decision::text "
+            "decision::text, user_id "
             f"FROM {Event._meta.db_table} WHERE applied_at IS NULL ORDER BY id LIMIT %s "
             "FOR UPDATE SKIP LOCKED",
             [batch_size],
@@ -325,8 +387,8 @@ def _claim(batch_size: int) -> list[EventRow]:
         return orjson.loads(text) if text is not None else None
 
     return [
-        ClaimedEvent(i, kind, ts, received, session, item, loads(items), value, key, loads(decision))
-        for i, kind, ts, received, session, item, items, value, key, decision in rows
+        ClaimedEvent(i, kind, ts, received, session, item, loads(items), value, key, loads(decision), user)
+        for i, kind, ts, received, session, item, items, value, key, decision, user in rows
     ]
 
 

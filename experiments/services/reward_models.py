@@ -10,14 +10,20 @@ What the decisions (allocation, stopping, promotion) see of it, one rule for eve
 - an arm with fewer than ``REVENUE_MIN_PURCHASES`` purchases can neither lead nor win;
 - the stopping rule's epsilon is the metric's own: a rate for click, add-to-cart and purchase
   (shown in percentage points), currency per impression for revenue.
+
+Session and user experiments (clustered units): each arm's design effect comes from its sums over
+units (bandits.clustered), and the rate's Beta posterior is tempered by it (counts / deff), so its
+variance is the cluster-robust one. Allocation, P(best), the stopping rule, the intervals, the
+uplift and the guardrails all read that posterior; for revenue the purchase rate is tempered, the
+order-value part is not. Request experiments have no unit sums and are built exactly as before.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
 
-from bandits import BetaBernoulli
+from bandits.clustered import ClusterSums, tempered_posterior
 from bandits.revenue import LogNormalPrior, RevenuePosterior, order_value_cap, order_value_sums_capped
 from experiments.selectors.order_values import order_values_above, order_values_history
 
@@ -31,7 +37,11 @@ SUCCESS_FIELD = {
 
 @dataclass(frozen=True)
 class ArmStats:
-    """Counts per arm, in arm order: the plain numbers the bandits package takes."""
+    """Counts per arm, in arm order: the plain numbers the bandits package takes.
+
+    units, design_effect: for session and user experiments, the arm's units and the design
+    effect (>= 1) of its success rate; None for request experiments (decisions are the units).
+    """
 
     trials: np.ndarray
     successes: np.ndarray
@@ -39,6 +49,13 @@ class ArmStats:
     revenue_sum: np.ndarray
     log_revenue_sum: np.ndarray
     log_revenue_sq_sum: np.ndarray
+    units: np.ndarray | None = None
+    design_effect: np.ndarray | None = None
+
+    def effective_trials(self) -> np.ndarray:
+        """Trials / design effect: the independent decisions the arm's data is worth."""
+        trials = self.trials.astype(np.float64)
+        return trials if self.design_effect is None else trials / self.design_effect
 
 
 def arm_stats(posteriors: list, reward_metric: str) -> ArmStats:
@@ -47,7 +64,7 @@ def arm_stats(posteriors: list, reward_metric: str) -> ArmStats:
     def column(name: str, dtype=np.float64) -> np.ndarray:
         return np.array([getattr(p, name) for p in posteriors], dtype=dtype)
 
-    return ArmStats(
+    stats = ArmStats(
         trials=column("trials", np.int64),
         successes=column(field, np.int64),
         purchases=column("purchases", np.int64),
@@ -55,6 +72,18 @@ def arm_stats(posteriors: list, reward_metric: str) -> ArmStats:
         log_revenue_sum=column("log_revenue_sum"),
         log_revenue_sq_sum=column("log_revenue_sq_sum"),
     )
+    units = column("units")
+    if not units.any():  # a request experiment: the posterior update keeps no unit sums
+        return stats
+    sums = ClusterSums(
+        units=units,
+        trials=stats.trials,
+        successes=stats.successes,
+        trials_sq=column("trials_sq_sum"),
+        successes_sq=column(f"{field}_sq_sum"),
+        cross=column(f"{field}_cross_sum"),
+    )
+    return replace(stats, units=units, design_effect=sums.design_effect())
 
 
 @dataclass(frozen=True)
@@ -93,7 +122,7 @@ def posterior_build(
         sums = (stats.revenue_sum, stats.log_revenue_sum, stats.log_revenue_sq_sum)
         if revenue.above_cap:
             sums = order_value_sums_capped(*sums, revenue.above_cap, revenue.cap)
-        return RevenuePosterior.from_stats(
+        post = RevenuePosterior.from_stats(
             stats.purchases,
             stats.trials,
             *sums,
@@ -101,7 +130,13 @@ def posterior_build(
             order_value_prior=revenue.prior,
             value_cap=revenue.cap,
         )
-    return BetaBernoulli.from_counts(successes=stats.successes, trials=stats.trials, prior=prior)
+        if stats.design_effect is None:
+            return post
+        return replace(
+            post, purchase=tempered_posterior(stats.purchases, stats.trials, stats.design_effect, prior)
+        )
+    design_effect = np.ones(len(stats.trials)) if stats.design_effect is None else stats.design_effect
+    return tempered_posterior(stats.successes, stats.trials, design_effect, prior)
 
 
 def experiment_posterior(*, experiment, arms: list, stats: ArmStats, discounted: bool = False):

@@ -121,3 +121,34 @@ def upsert_add(model: type[Model], keys: tuple[str, ...], fields: tuple[str, ...
                 f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}",
                 [value for row in chunk for value in row],
             )
+
+
+def upsert_add_returning(
+    model: type[Model], keys: tuple[str, ...], fields: tuple[str, ...], rows: list[tuple]
+) -> dict[tuple, tuple]:
+    """``upsert_add``, returning each row's keys -> its ``fields`` after the addition.
+
+    Rows must have distinct keys; give them in one fixed order (e.g. sorted) so that concurrent
+    callers lock the same rows in the same order."""
+    if not rows:
+        return {}
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(c) for c in (*keys, *fields))
+    one = "(" + ", ".join(["%s"] * (len(keys) + len(fields))) + ")"
+    updates = ", ".join(f"{quote(f)} = {table}.{quote(f)} + EXCLUDED.{quote(f)}" for f in fields)
+    returning = ", ".join(quote(c) for c in (*keys, *fields))
+    per_statement = max(1, MAX_PARAMS // (len(keys) + len(fields)))
+    totals: dict[tuple, tuple] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates} "
+                f"RETURNING {returning}",
+                [value for row in chunk for value in row],
+            )
+            for row in cursor.fetchall():
+                totals[tuple(row[: len(keys)])] = tuple(row[len(keys) :])
+    return totals
