@@ -147,7 +147,7 @@ def test_the_migration_fills_in_the_unit_sums_of_exposures_applied_before_it(
     UnitStatistics.objects.all().delete()
     Posterior.objects.update(**dict.fromkeys(CLUSTER_FIELDS, 0))
     Exposure.objects.update(unit="")
-    migration = importlib.import_module("experiments.migrations.0008_clustered_units")
+    migration = importlib.import_module("experiments.migrations.0010_clustered_units")
     migration.unit_statistics_backfill(django_apps, None)
     assert posteriors_stored() == kept
     _assert_sums_match_the_exposure_log()

@@ -47,7 +47,7 @@ def unit_statistics_backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("experiments", "0007_experiment_mde"),
+        ("experiments", "0009_interactions_and_version_guard"),
     ]
 
     operations = [
