@@ -67,7 +67,7 @@ def test_a_worse_version_is_kept_out_with_the_reason_and_a_better_one_goes_live(
 
     assigned = models_train(algorithms=["item_knn"])
     variant.refresh_from_db()
-    assert assigned == {"sim-knn": variant.model_version}
+    assert assigned["sim-knn"] == variant.model_version  # the slots' out-of-the-box variants move too
     assert variant.model_version != first
     assert "serves" in variant.version_note
     assert "recall@10" in variant.version_note
@@ -105,7 +105,7 @@ def test_a_pinned_variant_is_never_moved_by_retraining_and_the_pin_is_audited(
         "holiday campaign",
         True,
     )
-    assert models_train(algorithms=["item_knn"]) == {}
+    assert "sim-knn" not in models_train(algorithms=["item_knn"])
     variant.refresh_from_db()
     assert variant.model_version == first
     assert "pinned" in variant.version_note
