@@ -6,9 +6,12 @@ fills any placement sensibly. The baseline of every slot is global popularity: w
 this system would show, and what program uplift is measured against.
 
 - similar / bought together / also viewed / accessories: item-to-item co-occurrence (``item_knn``)
-- complete the look, new arrivals, more from the brand, price alternatives: ``content`` (text,
-  category and brand; reaches items with no interactions yet)
-- for you: ``hybrid``; recently viewed: ``session_bayes`` (the session's own items)
+- complete the look, more from the brand, price alternatives: ``content`` (text, category and
+  brand; reaches items with no interactions yet); new arrivals: ``content`` over the items listed
+  in the last 30 days
+- for you, and any other slot: ``hybrid`` with a content generator over new listings beside
+  co-occurrence, the session and popularity, so new arrivals reach it too
+- recently viewed: ``session_bayes`` (the session's own items)
 - top in category: ``popularity`` by category (7-day half-life); trending in category: the same
   with a 1-day half-life
 """
@@ -16,19 +19,20 @@ this system would show, and what program uplift is measured against.
 from django.db import transaction
 
 from experiments.models import Slot, Variant
+from reco_runtime.models.hybrid import PARAMS_WITH_NEW_ARRIVALS
 
 BASELINE = ("popularity", {})
-ANY_SLOT_DEFAULT = ("hybrid", {})
+ANY_SLOT_DEFAULT = ("hybrid", PARAMS_WITH_NEW_ARRIVALS)
 SLOT_DEFAULT_VARIANTS: dict[str, tuple[str, dict]] = {
     "pdp_similar": ("item_knn", {}),
     "pdp_bought_together": ("item_knn", {}),
     "pdp_also_viewed": ("item_knn", {}),
     "pdp_accessories": ("item_knn", {}),
     "pdp_complete_the_look": ("content", {}),
-    "pdp_new_arrivals": ("content", {}),
+    "pdp_new_arrivals": ("content", {"new_within_days": 30.0}),
     "pdp_more_from_brand": ("content", {}),
     "pdp_price_alternatives": ("content", {}),
-    "pdp_for_you": ("hybrid", {}),
+    "pdp_for_you": ANY_SLOT_DEFAULT,
     "pdp_recently_viewed": ("session_bayes", {}),
     "pdp_top_in_category": ("popularity", {"scope": "category"}),
     "pdp_trending_in_category": ("popularity", {"scope": "category", "half_life_days": 1.0}),

@@ -42,10 +42,14 @@ class ContentParams:
     product_weight: float = 1.0
     cart_weight: float = 0.8
     view_weight: float = 0.5
+    # > 0: only items listed within this many days of the catalog's newest listing (new arrivals).
+    new_within_days: float = 0.0
 
     def __post_init__(self) -> None:
         if self.dim < 1 or self.min_df < 1 or self.max_features < 1 or self.n_candidates < 1:
             raise RecoError("content: dim, min_df, max_features and n_candidates must be >= 1")
+        if not self.new_within_days >= 0:
+            raise RecoError("content: new_within_days must be >= 0")
 
 
 def item_documents(catalog: Catalog) -> list[str]:
@@ -56,6 +60,14 @@ def item_documents(catalog: Catalog) -> list[str]:
             catalog.titles.tolist(), catalog.category.tolist(), catalog.brand.tolist(), strict=True
         )
     ]
+
+
+def _listed_within(catalog: Catalog, days: float) -> np.ndarray | None:
+    """(n_items,) uint8, 1 for items listed within ``days`` of the newest listing; None for 0."""
+    if days <= 0 or not catalog.n_items:
+        return None
+    newest = float(catalog.created_at.max())
+    return (catalog.created_at >= newest - days * DAY_S).astype(np.uint8)
 
 
 class Content(Recommender):
@@ -88,6 +100,7 @@ class Content(Recommender):
         embeddings = self._embed(catalog)
         pop = np.log1p(interactions.decayed_item_counts(half_life_s=7 * DAY_S))
         self.popularity = (pop / max(pop.max(), 1e-12)).astype(np.float32)
+        self.listed = _listed_within(catalog, p.new_within_days)
         self.index = ivf_build(embeddings, n_clusters=p.n_clusters or None, rng=np.random.default_rng(p.seed))
 
     def query(self, request: RecRequest) -> np.ndarray | None:
@@ -116,14 +129,19 @@ class Content(Recommender):
         if q is None:
             return _ranking.empty()
         cands, sims = self.index.search(q, self.params.n_candidates + len(exclude))
+        if self.listed is not None:
+            new = self.listed[cands].astype(bool)
+            cands, sims = cands[new], sims[new]
         scores = sims + self.params.popularity_weight * self.popularity[cands]
         return _ranking.top_k(cands, scores, n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return {"popularity": self.popularity} | self.index.arrays("ivf"), {}
+        listed = {} if self.listed is None else {"listed": self.listed}
+        return {"popularity": self.popularity} | listed | self.index.arrays("ivf"), {}
 
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], catalog: Catalog) -> None:
         self.popularity = arrays["popularity"]
+        self.listed = arrays.get("listed")
         self.index = IvfIndex.from_arrays(arrays, "ivf")
         if len(self.index.positions) != catalog.n_items:
             raise RecoError("content: embeddings do not match the catalog")

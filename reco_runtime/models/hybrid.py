@@ -2,8 +2,10 @@
 
 Generators (each a fitted sub-model, saved in a sub-directory of the artifact):
 ``item_knn`` on the product, cart and views; ``als`` for the user / folded-in session;
-``session_bayes``; ``popularity``. Each proposes ``per_generator`` items; a candidate's score
-is a weighted reciprocal-rank fusion (Cormack et al. 2009) plus the session's category intent::
+``session_bayes``; ``popularity``; ``content`` when given a weight (text similarity: the only
+generator that reaches new arrivals, which have no interactions). Each proposes
+``per_generator`` items; a candidate's score is a weighted reciprocal-rank fusion
+(Cormack et al. 2009) plus the session's category intent::
 
     score_i = sum_g w_g / (rrf_k + rank_g(i)) + w_intent * theta_c(i) / (rrf_k + 1)
 
@@ -27,6 +29,7 @@ from reco_runtime.interactions import Interactions
 from reco_runtime.models import _ranking
 from reco_runtime.models.als import Als
 from reco_runtime.models.base import Recommender
+from reco_runtime.models.content import Content
 from reco_runtime.models.item_knn import ItemKnn
 from reco_runtime.models.popularity import Popularity
 from reco_runtime.models.session_bayes import SessionBayes
@@ -38,6 +41,17 @@ GENERATORS: dict[str, type[Recommender]] = {
     "als": Als,
     "session": SessionBayes,
     "popularity": Popularity,
+    "content": Content,  # off by default (weight 0); with a weight it reaches items with no history
+}
+
+# The default generators plus content over the last 30 days' listings: the params of the
+# out-of-the-box hybrid variants, so new arrivals (no interactions yet) reach shoppers through
+# them too. At this weight a new arrival that is the page's nearest text match ranks with items
+# two co-occurrence generators agree on; in the synthetic shop new items then take about their
+# share of the catalog (tests/reco_runtime/test_new_arrivals.py), where without it they get none.
+PARAMS_WITH_NEW_ARRIVALS: dict[str, Any] = {
+    "weights": {"knn": 1.0, "als": 1.0, "session": 1.0, "popularity": 0.3, "content": 1.3},
+    "generator_params": {"content": {"new_within_days": 30.0}},
 }
 
 
