@@ -1,0 +1,195 @@
+"""Upserting items by ``item_id``: the one write path of catalog files and ``PUT /api/v1/items``.
+
+A chunk of parsed rows (``experiments.domain.item_fields``) is compared with the stored items
+in one query; new items are inserted, changed ones updated, identical ones left alone (so a
+second import of the same file writes nothing). A row sets the fields it carries; a stored
+item keeps the others. Every write of ``available`` tells serving after commit
+(``items_availability_changed``).
+
+Concurrent writers of one item: the last write wins. A new item inserted by another writer
+between our read and our insert is found by ``ON CONFLICT DO NOTHING`` and compared again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+
+from experiments.domain.item_fields import ITEM_FIELDS, ItemInvalid, item_required_check
+from experiments.models import Item
+
+from .item_availability import items_availability_changed
+from .sql import insert_new_returning, server_bound_cursor
+
+WRITE_COLUMNS = (*ITEM_FIELDS, "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class RowRejection:
+    """A rejected row: ``position`` is a file's line number or a batch's index."""
+
+    position: int
+    item_id: str | None
+    field: str
+    code: str
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RowRejection] = field(default_factory=list)
+    availability_changed: list[str] = field(default_factory=list)
+
+    def add(self, other: UpsertResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+        self.availability_changed += other.availability_changed
+
+
+def _defaults(now: datetime) -> dict[str, Any]:
+    return {
+        "description": "",
+        "category": "",
+        "brand": "",
+        "currency": settings.SHOP_CURRENCY,
+        "available": True,
+        "attributes": {},
+        "image_url": "",
+        "created_at": now,
+    }
+
+
+def items_upsert(
+    rows: list[tuple[int, dict[str, Any]]], *, dry_run: bool = False, now: datetime | None = None
+) -> UpsertResult:
+    """Upsert parsed rows ``(position, fields)`` whose item ids are distinct.
+
+    Writes in one transaction (none with ``dry_run``, which counts what would change).
+    A new item without every required field is rejected with ``missing_field``."""
+    now = now or datetime.now(UTC)
+    result = UpsertResult()
+    pending = rows
+    # A second pass only for ids another writer inserted between our read and our insert.
+    for _attempt in range(3):
+        if not pending:
+            break
+        pending = _upsert_once(pending, result, dry_run=dry_run, now=now)
+    for position, fields in pending:
+        result.rejected.append(RowRejection(position, fields["item_id"], "item_id", "conflict"))
+    return result
+
+
+def _upsert_once(
+    rows: list[tuple[int, dict[str, Any]]], result: UpsertResult, *, dry_run: bool, now: datetime
+) -> list[tuple[int, dict[str, Any]]]:
+    with transaction.atomic():
+        stored = _stored(fields["item_id"] for _, fields in rows)
+        new: list[tuple[int, dict[str, Any]]] = []
+        changed: list[dict[str, Any]] = []
+        flipped: list[str] = []
+        defaults = _defaults(now)
+        for position, fields in rows:
+            before = stored.get(fields["item_id"])
+            if before is None:
+                try:
+                    item_required_check(fields)
+                except ItemInvalid as exc:
+                    result.rejected.append(RowRejection(position, fields["item_id"], exc.field, exc.code))
+                    continue
+                new.append((position, defaults | fields))
+                continue
+            after = before | fields
+            if after == before:
+                result.unchanged += 1
+                continue
+            changed.append(after)
+            if after["available"] != before["available"]:
+                flipped.append(after["item_id"])
+        if dry_run:
+            result.created += len(new)
+            result.updated += len(changed)
+            result.availability_changed += flipped + [f["item_id"] for _, f in new if not f["available"]]
+            return []
+        inserted = _insert([f for _, f in new], now)
+        _update(changed, now)
+        lost = {f["item_id"] for _, f in new} - inserted
+        flipped += [f["item_id"] for _, f in new if f["item_id"] in inserted and not f["available"]]
+        if flipped:
+            transaction.on_commit(lambda: items_availability_changed(flipped))
+    result.created += len(new) - len(lost)
+    result.updated += len(changed)
+    result.availability_changed += flipped
+    return [(position, fields) for position, fields in rows if fields["item_id"] in lost]
+
+
+def _stored(item_ids) -> dict[str, dict[str, Any]]:
+    """The stored fields of those items that exist, by item id."""
+    ids = list(item_ids)
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Item._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(c) for c in ITEM_FIELDS)
+        with server_bound_cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE item_id = ANY(%s::text[])", [ids])
+            rows = cursor.fetchall()
+    else:
+        rows = list(Item.objects.filter(item_id__in=ids).values_list(*ITEM_FIELDS))
+    stored = {}
+    for row in rows:
+        fields = dict(zip(ITEM_FIELDS, row, strict=True))
+        if isinstance(fields["attributes"], str):
+            fields["attributes"] = orjson.loads(fields["attributes"])
+        fields["price"] = Decimal(fields["price"])
+        stored[fields["item_id"]] = fields
+    return stored
+
+
+def _pg_value(column: str, value: Any) -> Any:
+    if column == "attributes":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value)
+    return value
+
+
+def _insert(rows: list[dict[str, Any]], now: datetime) -> set[str]:
+    """Insert new items; return the ids inserted (another writer may have been first)."""
+    if not rows:
+        return set()
+    if connection.vendor == "postgresql":
+        values = [tuple(_pg_value(c, r[c]) for c in ITEM_FIELDS) + (now,) for r in rows]
+        return insert_new_returning(Item, WRITE_COLUMNS, values, conflict="item_id")
+    Item.objects.bulk_create([Item(**r) for r in rows], batch_size=2_000)
+    return {r["item_id"] for r in rows}
+
+
+def _update(rows: list[dict[str, Any]], now: datetime) -> None:
+    """Write every field of changed items (their merged rows)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        for row in rows:
+            Item.objects.filter(item_id=row["item_id"]).update(**row, updated_at=now)
+        return
+    quote = connection.ops.quote_name
+    table = quote(Item._meta.db_table)
+    types = {f.column: f.db_type(connection) for f in Item._meta.concrete_fields}
+    arrays = ", ".join(f"%b::{types[c]}[]" for c in ITEM_FIELDS)
+    sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in ITEM_FIELDS if c != "item_id")
+    names = ", ".join(quote(c) for c in ITEM_FIELDS)
+    params = [[_pg_value(c, r[c]) for r in rows] for c in ITEM_FIELDS]
+    sql = (
+        f"UPDATE {table} AS t SET {sets}, updated_at = %b "
+        f"FROM unnest({arrays}) AS u({names}) WHERE t.item_id = u.item_id"
+    )
+    with server_bound_cursor() as cursor:
+        cursor.execute(sql, [now, *params])
