@@ -125,7 +125,13 @@ def test_the_command_prints_each_rejected_row(tmp_path):
 @pytest.mark.django_db
 def test_jsonl_rows_with_wrong_types_and_unknown_fields_are_rejected(tmp_path):
     lines = [
-        {"item_id": "j-1", "title": "Lamp", "price": 12.5, "category": "Home>Lighting", "attributes": {"w": 40}},
+        {
+            "item_id": "j-1",
+            "title": "Lamp",
+            "price": 12.5,
+            "category": "Home>Lighting",
+            "attributes": {"w": 40},
+        },
         {"item_id": "j-2", "title": 7, "price": 1},
         {"item_id": "j-3", "title": "T", "price": 1, "availble": False},
         {"item_id": "j-4", "title": "T", "price": "1", "available": "yes"},
@@ -220,6 +226,8 @@ def test_dry_run_reports_and_writes_nothing(tmp_path, changes, django_capture_on
     before = list(Item.objects.order_by("item_id").values())
     with django_capture_on_commit_callbacks(execute=True):
         out, _ = run(path, "--full", "--dry-run")
-    assert "dry run, nothing written: created 1, updated 1, unchanged 0, rejected 0, marked unavailable 1" in out
+    assert (
+        "dry run, nothing written: created 1, updated 1, unchanged 0, rejected 0, marked unavailable 1" in out
+    )
     assert list(Item.objects.order_by("item_id").values()) == before
     assert changes == []
