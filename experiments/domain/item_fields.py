@@ -77,6 +77,8 @@ def _text(field: str, max_len: int) -> Callable[[Any, bool], str]:
 _title = _text("title", 500)
 _description = _text("description", 100_000)
 _brand = _text("brand", 200)
+_category_text = _text("category", 500)
+_image_url_text = _text("image_url", 1000)
 
 
 def _item_id(value: Any, text: bool) -> str:
@@ -95,11 +97,14 @@ def _item_id(value: Any, text: bool) -> str:
 
 def category_path_normalize(value: str) -> str:
     """``'Women>Shoes > Sneakers '`` -> ``'Women > Shoes > Sneakers'`` (blank levels dropped)."""
-    return CATEGORY_SEPARATOR.join(part.strip() for part in value.split(">") if part.strip())
+    parts = [part.strip() for part in value.split(">")]
+    if "" in parts:
+        parts = [part for part in parts if part]
+    return CATEGORY_SEPARATOR.join(parts)
 
 
 def _category(value: Any, text: bool) -> str:
-    return category_path_normalize(_text("category", 500)(value, text))
+    return category_path_normalize(_category_text(value, text))
 
 
 def _price(value: Any, text: bool) -> Decimal:
@@ -151,7 +156,7 @@ def _attributes(value: Any, text: bool) -> dict:
 
 
 def _image_url(value: Any, text: bool) -> str:
-    url = _text("image_url", 1000)(value, text)
+    url = _image_url_text(value, text)
     if url and not (url.startswith("https://") or url.startswith("http://")) or " " in url:
         raise ItemInvalid("image_url", "invalid_value")
     return url
