@@ -211,3 +211,24 @@ def _load_table_fill(cursor, rows: list[dict[str, Any]], now: datetime) -> None:
             values[attributes] = Jsonb(values[attributes])
             values.append(now)
             copy.write_row(values)
+
+
+def item_availability_saved(*, item_id: str) -> None:
+    """An item's ``available`` was written by hand (the admin's form): tell serving after commit."""
+    transaction.on_commit(lambda: items_availability_changed([item_id]))
+
+
+def items_availability_set(*, item_ids: list[str], available: bool) -> int:
+    """Set ``available`` on these items (the admin's list actions); return how many changed."""
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        changed = list(
+            Item.objects.filter(item_id__in=item_ids)
+            .exclude(available=available)
+            .select_for_update()
+            .values_list("item_id", flat=True)
+        )
+        Item.objects.filter(item_id__in=changed).update(available=available, updated_at=now)
+        if changed:
+            transaction.on_commit(lambda: items_availability_changed(changed))
+    return len(changed)
