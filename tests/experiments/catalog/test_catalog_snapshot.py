@@ -19,7 +19,8 @@ def test_category_paths_become_a_tree_with_every_level():
     catalog = catalog_snapshot()
     names = catalog.category_names.tolist()
     assert names == ["Men", "Women > Shoes", "Women > Shoes > Boots", "Women > Shoes > Sneakers", "Women"]
-    assert catalog.n_categories == 4 and catalog.n_category_nodes == 5
+    assert catalog.n_categories == 4
+    assert catalog.n_category_nodes == 5
     parent = {
         names[c]: (names[p] if p >= 0 else None) for c, p in enumerate(catalog.category_parent.tolist())
     }
@@ -45,8 +46,11 @@ def test_the_demo_catalog_is_imported_from_a_file_and_keeps_the_worlds_categorie
     _items_store(world)
     assert demo_catalog_path().read_text().startswith("item_id,title,category,brand,price")
     kettle = Item.objects.get(item_id=str(world.catalog.item_ids[0]))
-    assert kettle.category.count(" > ") == 2 and kettle.brand and not kettle.brand.startswith("Brand")
-    assert kettle.available and kettle.currency == "USD"
+    assert kettle.category.count(" > ") == 2
+    assert kettle.brand
+    assert not kettle.brand.startswith("Brand")
+    assert kettle.available
+    assert kettle.currency == "USD"
     assert not Item.objects.get(item_id="from-an-earlier-demo").available
     catalog = catalog_snapshot()
     ours = catalog.indices_of(world.catalog.item_ids.tolist())

@@ -56,7 +56,8 @@ def test_a_csv_creates_items_and_a_second_run_changes_nothing(tmp_path, changes)
         Decimal("19.99"),
         "EUR",
     )
-    assert kettle.attributes == {"colour": "red"} and kettle.available
+    assert kettle.attributes == {"colour": "red"}
+    assert kettle.available
     assert kettle.created_at.isoformat() == "2024-01-05T10:00:00+00:00"
     assert Item.objects.get(item_id="p-2").available is False
     assert changes == [["p-2"]]  # created unavailable
