@@ -4,8 +4,9 @@
 
 For each format (CSV, JSON Lines) the Item table is emptied, then ``manage.py import_catalog``
 runs as a child process twice: the first run creates every item, the second finds every item
-unchanged. Each run's wall time, rows/s and the child's peak RSS (``wait4``'s ``ru_maxrss``)
-are printed and written to ``bench/results/import-catalog-<UTC timestamp>.json``. The files
+unchanged. Each run's wall time, rows/s, the child's CPU time and peak RSS (``wait4``'s
+``ru_utime + ru_stime`` and ``ru_maxrss``) and the 1-minute load average after it are printed
+and written to ``bench/results/import-catalog-<UTC timestamp>.json``. The files
 are generated once into ``var/bench/`` (``--regenerate`` to redo).
 """
 
@@ -84,23 +85,38 @@ def files_write(n: int, directory: Path, regenerate: bool) -> dict[str, Path]:
     return paths
 
 
-def manage(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([PY, "manage.py", *args], cwd=ROOT, env=os.environ.copy())
-
-
 def timed_import(path: Path) -> dict:
     start = time.perf_counter()
-    child = manage("import_catalog", str(path), "--no-progress")
+    child = subprocess.Popen(
+        [PY, "manage.py", "import_catalog", str(path), "--no-progress"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    summary = child.stdout.read().strip().splitlines()  # a few lines, read to the end before waiting
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"import_catalog {path} failed")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    return {
+        "summary": summary[0] if summary else "",
+        "seconds": round(seconds, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "load_1min_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def items_empty() -> None:
     script = "from django.db import connection; connection.cursor().execute('TRUNCATE experiments_item')"
-    subprocess.run([PY, "manage.py", "shell", "-c", script], cwd=ROOT, env=os.environ.copy(), check=True)
+    subprocess.run(
+        [PY, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def main() -> None:
@@ -122,7 +138,8 @@ def main() -> None:
             results["runs"].append(run)
             print(
                 f"{fmt:5s} {label:24s} {run['seconds']:7.1f} s  {run['rows_per_s']:8,d} rows/s  "
-                f"peak RSS {run['peak_rss_mb']:7.1f} MB",
+                f"(import CPU {run['cpu_s']:.1f} s)  peak RSS {run['peak_rss_mb']:7.1f} MB  "
+                f"load {run['load_1min_after']:.1f}",
                 flush=True,
             )
     out = ROOT / "bench" / "results" / f"import-catalog-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

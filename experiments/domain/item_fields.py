@@ -10,6 +10,7 @@ field (price, currency, available, attributes, created_at) means "not given". JS
 carry JSON types; ``null`` means "not given". Timestamps without a zone are read as UTC.
 """
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -95,6 +96,7 @@ def _item_id(value: Any, text: bool) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=65_536)  # a catalog has far fewer paths than rows
 def category_path_normalize(value: str) -> str:
     """``'Women>Shoes > Sneakers '`` -> ``'Women > Shoes > Sneakers'`` (blank levels dropped)."""
     parts = [part.strip() for part in value.split(">")]
@@ -152,6 +154,9 @@ def _attributes(value: Any, text: bool) -> dict:
             raise ItemInvalid("attributes", "invalid_value") from None
     if not isinstance(value, dict):
         raise ItemInvalid("attributes", "invalid_type")
+    if "\\u0000" in orjson.dumps(value).decode():
+        # PostgreSQL's jsonb cannot hold NUL: storing it would fail the whole chunk, not this row.
+        raise ItemInvalid("attributes", "invalid_character")
     return value
 
 
@@ -200,12 +205,11 @@ def item_fields_parse(raw: Any, *, text: bool = False) -> dict[str, Any]:
         parse = _PARSERS.get(name)
         if parse is None:
             raise ItemInvalid(str(name), "unknown_field")
-        if value is None or (text and value == "" and name in _TYPED):
+        if value is None or value == "":
             if name in REQUIRED_FIELDS:
                 raise ItemInvalid(name, "missing_field")
-            continue
-        if text and value == "" and name in REQUIRED_FIELDS:
-            raise ItemInvalid(name, "missing_field")
+            if value is None or (text and name in _TYPED):
+                continue
         fields[name] = parse(value, text)
     if "item_id" not in fields:
         raise ItemInvalid("item_id", "missing_field")

@@ -137,7 +137,11 @@ def _stored(item_ids) -> dict[str, dict[str, Any]]:
     ids = list(item_ids)
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(Item._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(c) for c in ITEM_FIELDS)
+        # attributes as text, parsed by orjson: several times faster than the driver's json loader.
+        columns = ", ".join(
+            f"{connection.ops.quote_name(c)}::text" if c == "attributes" else connection.ops.quote_name(c)
+            for c in ITEM_FIELDS
+        )
         with server_bound_cursor() as cursor:
             # Binary results: psycopg's C loaders, where text timestamps are parsed in Python.
             cursor.execute(
@@ -193,10 +197,9 @@ def _update(rows: list[dict[str, Any]], now: datetime) -> None:
 
 
 def _load_table_fill(cursor, rows: list[dict[str, Any]], now: datetime) -> None:
-    """PostgreSQL: ``rows`` into this session's scratch table by COPY, whose rows psycopg
-    formats in C (binding arrays formatted them in Python, the larger part of a chunk's cost)."""
-    from psycopg.types.json import Jsonb
-
+    """PostgreSQL: ``rows`` into this session's scratch table by COPY, as COPY's own text format
+    built here in blocks: psycopg's ``write_row`` formats each value through Python-level
+    adapters, several times the cost of the rest of a chunk's work."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in WRITE_COLUMNS)
     cursor.execute(
@@ -204,13 +207,44 @@ def _load_table_fill(cursor, rows: list[dict[str, Any]], now: datetime) -> None:
         f"SELECT {names} FROM {quote(Item._meta.db_table)} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {LOAD_TABLE}")
-    attributes = ITEM_FIELDS.index("attributes")
+    stamp = now.isoformat()
     with cursor.copy(f"COPY {LOAD_TABLE} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            values = [row[c] for c in ITEM_FIELDS]
-            values[attributes] = Jsonb(values[attributes])
-            values.append(now)
-            copy.write_row(values)
+        for start in range(0, len(rows), 1_000):
+            copy.write("".join(_copy_line(row, stamp) for row in rows[start : start + 1_000]))
+
+
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_COPY_ORDER = (*ITEM_FIELDS, "updated_at")
+assert _COPY_ORDER == WRITE_COLUMNS, "_copy_line writes the columns in WRITE_COLUMNS order"
+
+
+def _copy_line(row: dict[str, Any], stamp: str) -> str:
+    """One row in COPY's text format, columns in ``WRITE_COLUMNS`` order.
+
+    Fields are joined with NUL, which no stored text can hold (the validator refuses it), so
+    the rare line that needs escaping is escaped in one pass and the separators put back."""
+    line = "\0".join(
+        (
+            row["item_id"],
+            row["title"],
+            row["description"],
+            row["category"],
+            row["brand"],
+            str(row["price"]),
+            row["currency"],
+            "t" if row["available"] else "f",
+            orjson.dumps(row["attributes"]).decode(),
+            row["image_url"],
+            row["created_at"].isoformat(),
+            stamp,
+        )
+    )
+    if "\\" in line or "\t" in line or "\n" in line or "\r" in line:
+        line = line.translate(_COPY_ESCAPES)
+    return line.replace("\0", "\t") + "\n"
 
 
 def item_availability_saved(*, item_id: str) -> None:

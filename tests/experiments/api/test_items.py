@@ -132,3 +132,20 @@ def test_the_schema_describes_the_items_endpoint(client):
 def test_only_put_upserts(api):
     assert api.post("/api/v1/items", {"items": [NEW]}, format="json").status_code == 405
     assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_text_that_postgresql_cannot_store_or_an_empty_title_is_rejected(api):
+    batch = [
+        {"item_id": "z-1", "title": "", "price": 1},
+        {"item_id": "z-2", "title": "T", "price": 1, "attributes": {"k": "a\x00b"}},
+        {"item_id": "z-3", "title": "T\x00", "price": 1},
+        {"item_id": "z-4", "title": "T", "price": 1, "brand": ""},
+    ]
+    body = items_put(api, batch).json()
+    assert [(r["item_id"], r["field"], r["code"]) for r in body["rejected"]] == [
+        ("z-1", "title", "missing_field"),
+        ("z-2", "attributes", "invalid_character"),
+        ("z-3", "title", "invalid_character"),
+    ]
+    assert body["accepted"] == 1

@@ -58,3 +58,23 @@ def test_two_writers_creating_the_same_items_at_once_create_each_once():
     assert sum(r["accepted"] for r in results) == 400
     assert sum(r["unchanged"] for r in results) == 400
     assert all(r["rejected"] == [] for r in results)
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_stored_as_sent():
+    awkward = {
+        "item_id": "w-1",
+        "title": "Tab\there, back\\slash \\N",
+        "description": "line one\nline two\r\n",
+        "price": "1",
+        "attributes": {"note": "a\tb\\c", "nested": {"x": [1, 2.5, None]}},
+        "category": "Home > Odd \\ Things",
+    }
+    assert items_record(items=[awkward]).accepted == 1
+    item = Item.objects.get(item_id="w-1")
+    assert (item.title, item.description, item.category) == (
+        awkward["title"],
+        awkward["description"],
+        awkward["category"],
+    )
+    assert item.attributes == awkward["attributes"]
+    assert items_record(items=[awkward]).unchanged == 1
