@@ -1,3 +1,4 @@
+import contextlib
 import gc
 from pathlib import Path
 
@@ -7,6 +8,23 @@ from tqdm import tqdm
 from experiments.services.catalog_import import CatalogFileError, catalog_import
 
 SHOWN_REJECTIONS = 50
+
+
+@contextlib.contextmanager
+def _few_collections():
+    """A million rows allocate tens of millions of short-lived objects: keep the collector's
+    full passes off the objects that exist already and make its young passes rarer; then put
+    things back (the command also runs inside other processes, e.g. tests)."""
+    thresholds = gc.get_threshold()
+    was_frozen = gc.get_freeze_count()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if not was_frozen:
+            gc.unfreeze()
 
 
 class Command(BaseCommand):
@@ -27,10 +45,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, file: str, full: bool, dry_run: bool, no_progress: bool, **options):
-        # A million rows allocate tens of millions of short-lived objects: keep the collector's
-        # full passes off Django's startup objects and make its young passes rarer.
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
         path = Path(file)
         size = path.stat().st_size if path.is_file() else None
         # Over the bytes read (of the compressed file for .gz): rows are not known before the end.
@@ -38,7 +52,8 @@ class Command(BaseCommand):
             total=size, desc="import_catalog", unit="B", unit_scale=True, disable=no_progress, mininterval=1.0
         )
         try:
-            summary = catalog_import(path=file, full=full, dry_run=dry_run, read_bytes=bar.update)
+            with _few_collections():
+                summary = catalog_import(path=file, full=full, dry_run=dry_run, read_bytes=bar.update)
         except CatalogFileError as exc:
             raise CommandError(f"{exc.code}: {exc}") from exc
         finally:
