@@ -232,3 +232,14 @@ def test_dry_run_reports_and_writes_nothing(tmp_path, changes, django_capture_on
     )
     assert list(Item.objects.order_by("item_id").values()) == before
     assert changes == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["catalog.csv", "catalog.csv.gz"])
+def test_the_progress_counts_every_byte_of_the_file_once(tmp_path, name):
+    rows = "".join(f"p-{i},Item {i},{i}\n" for i in range(5_000))
+    path = write(tmp_path, name, "item_id,title,price\n" + rows)
+    told: list[int] = []
+    catalog_import(path=path, read_bytes=told.append)
+    assert len(told) > 1
+    assert sum(told) == path.stat().st_size
