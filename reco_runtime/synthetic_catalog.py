@@ -19,6 +19,53 @@ _NOUNS = (
     "plate knife pan toy puzzle book pen notebook candle vase mirror clock"
 ).split()
 
+# The department and aisle above each noun, so the demo shop has category paths to walk up.
+_AISLES = {
+    "Fashion > Clothing": "shirt dress jacket scarf hat",
+    "Fashion > Shoes": "sneaker boot",
+    "Fashion > Accessories": "bag watch belt wallet",
+    "Home > Furniture": "chair desk sofa",
+    "Home > Decor": "lamp rug pillow candle vase mirror clock",
+    "Home > Bath": "towel",
+    "Home > Kitchen": "mug kettle blender plate knife pan",
+    "Electronics > Phones": "phone case",
+    "Electronics > Audio": "headphone speaker",
+    "Electronics > Cameras": "camera",
+    "Outdoor > Camping": "tent backpack bottle",
+    "Toys & Books > Toys": "toy puzzle",
+    "Toys & Books > Books & Stationery": "book pen notebook",
+}
+_AISLE_OF = {noun: aisle for aisle, nouns in _AISLES.items() for noun in nouns.split()}
+_SYLLABLES = "ka lo mi ra to ve sun nor del fi ba ze qu an el or ti mu sa po".split()
+
+
+def _plural(noun: str) -> str:
+    if noun == "knife":
+        return "knives"
+    return noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
+
+
+def category_paths(n_categories: int) -> list[str]:
+    """A category path per synthetic category code, one leaf each (the world's categories stay
+    distinct): ``'Home > Kitchen > Kettles'``, ``'Home > Kitchen > Kettles 2'`` for code 40 + 9."""
+    paths = []
+    for c in range(n_categories):
+        noun = _NOUNS[c % len(_NOUNS)]
+        series = "" if c < len(_NOUNS) else f" {c // len(_NOUNS) + 1}"
+        paths.append(f"{_AISLE_OF[noun]} > {_plural(noun).capitalize()}{series}")
+    return paths
+
+
+def brand_names(n_brands: int) -> list[str]:
+    """A made-up, distinct name per brand code (``'Kalomi'``), three syllables from the code."""
+    k = len(_SYLLABLES)
+    names = []
+    for b in range(n_brands):
+        parts = [_SYLLABLES[b % k], _SYLLABLES[(b // k) % k], _SYLLABLES[(b // k // k) % k]]
+        suffix = "" if b < k**3 else f" {b // k**3 + 1}"
+        names.append("".join(parts).capitalize() + suffix)
+    return names
+
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

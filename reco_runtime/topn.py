@@ -73,6 +73,20 @@ def group_top_n(groups: np.ndarray, scores: np.ndarray, n: int, *, n_groups: int
     return _ragged_from_sorted(groups[items], items, scores[items], n_groups, n)
 
 
+def group_top_n_pairs(
+    groups: np.ndarray, items: np.ndarray, scores: np.ndarray, n: int, *, n_groups: int
+) -> Ragged:
+    """``group_top_n`` where an item may belong to several groups (e.g. every level of its
+    category path): ``(groups[j], items[j])`` are the memberships, ``scores`` is per item."""
+    if n < 1:
+        raise RecoError("group_top_n_pairs: n must be >= 1")
+    keep = scores[items] > 0
+    groups, items = groups[keep], items[keep]
+    order = np.lexsort((items, -scores[items], groups))
+    groups, items = groups[order], items[order]
+    return _ragged_from_sorted(groups, items, scores[items], n_groups, n)
+
+
 def sparse_top_n_rows(matrix: sp.spmatrix, n: int, *, drop_diagonal: bool = True) -> Ragged:
     """Per row of a sparse (rows, cols) matrix the ``n`` largest positive entries, best first."""
     if n < 1:

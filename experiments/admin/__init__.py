@@ -5,4 +5,4 @@ merchandisers change slots, variants and experiments but hold no user or API-key
 Every model here keeps its audit trail with django-simple-history ("History" on each page).
 """
 
-from . import catalog, experiments, storefront_keys  # noqa: F401  (registers the ModelAdmins)
+from . import catalog, experiments, items, storefront_keys  # noqa: F401  (registers the ModelAdmins)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from experiments.models import Item, ProgramSettings, Slot, Variant
+from experiments.models import ProgramSettings, Slot, Variant
 from experiments.selectors.admin_overview import (
     leading_arm,
     model_versions,
@@ -253,13 +253,6 @@ class VariantAdmin(RevertPermissionMixin, ServingConfigDeleteMixin, SimpleHistor
             )
         except VariantVersionError as exc:
             self.message_user(request, exc.message, messages.ERROR)
-
-
-@admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    list_display = ("item_id", "title", "category", "brand", "price", "currency", "available")
-    list_filter = ("available",)
-    search_fields = ("item_id", "title", "category", "brand")
 
 
 @admin.register(ProgramSettings)

@@ -7,6 +7,7 @@ describe the same fields for drf-spectacular and API clients.
 
 from rest_framework import serializers
 
+from experiments.domain.item_fields import ITEM_FIELDS
 from experiments.services.assignments import FALLBACK_REASONS
 from experiments.services.event_validation import EVENT_FIELDS
 
@@ -144,6 +145,11 @@ def pages_enum_postprocess(result, generator, request, public):
         pages = pages_known(ServingState(version=0, holdout_share=0.0))  # the one always accepted
     if "Context" in components:
         components["Context"]["properties"]["page"]["enum"] = pages
+    if "CatalogItem" in components:
+        assert set(components["CatalogItem"]["properties"]) == set(ITEM_FIELDS), (
+            "CatalogItemSerializer and ITEM_FIELDS differ"
+        )
+        components["CatalogItem"]["additionalProperties"] = False
     if "Event" in components:
         assert set(components["Event"]["properties"]) == EVENT_FIELDS, (
             "EventSerializer and EVENT_FIELDS differ"
@@ -156,3 +162,45 @@ class EventBatchOutputSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected = RejectedEventSerializer(many=True)
+
+
+class CatalogItemSerializer(serializers.Serializer):
+    """An item upsert: a new item needs item_id, title and price; a stored one only what changes."""
+
+    item_id = serializers.CharField(min_length=1, max_length=64)
+    title = serializers.CharField(max_length=500, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="A path: 'Women > Shoes > Sneakers'."
+    )
+    brand = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    currency = serializers.CharField(min_length=3, max_length=3, required=False, help_text="ISO 4217.")
+    available = serializers.BooleanField(required=False)
+    attributes = serializers.DictField(required=False, help_text="Free JSON: colour, size, material, ...")
+    image_url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
+    created_at = serializers.DateTimeField(required=False, help_text="ISO 8601; UTC when no zone is given.")
+
+
+class ItemBatchInputSerializer(serializers.Serializer):
+    items = serializers.ListField(child=CatalogItemSerializer(), max_length=1000)
+
+
+class RejectedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    item_id = serializers.CharField(allow_null=True)
+    field = serializers.CharField(
+        help_text="The field at fault; with unknown_field, the unknown field's name."
+    )
+    code = serializers.CharField(
+        help_text="missing_field, unknown_field, invalid_type, invalid_value, not_a_number, bad_currency, "
+        "bad_timestamp, too_long, invalid_character, duplicate_id (the same item twice in one batch)."
+    )
+
+
+class ItemBatchOutputSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Items created or changed.")
+    unchanged = serializers.IntegerField(
+        help_text="Items that already were exactly so (e.g. a retried batch)."
+    )
+    rejected = RejectedItemSerializer(many=True)

@@ -1,4 +1,4 @@
-"""Storefront endpoints: assignments and events. Parse, call one service, return.
+"""Storefront endpoints: assignments, events and item upserts. Parse, call one service, return.
 
 These two endpoints carry the storefront's traffic, so a POST takes a lean path: the same
 key check, rate limit, JSON parsing and error bodies as DRF's ``APIView`` (whose class
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from experiments.services.assignments import UnknownPage, assignments_create
 from experiments.services.events import MAX_EVENTS_PER_BATCH, events_record
+from experiments.services.item_batches import MAX_ITEMS_PER_BATCH, items_record
 from experiments.serving.runtime import serving_state
 
 from . import schemas
@@ -150,3 +151,46 @@ class EventBatchApi(StorefrontApi):
                 {"Retry-After": str(RETRY_AFTER_S)},
             )
         return result.as_dict(), status.HTTP_202_ACCEPTED, None
+
+
+class ItemBatchApi(StorefrontApi):
+    """``PUT /api/v1/items``: up to 1000 item upserts. Not on the storefront's hot path, so it
+    takes DRF's ordinary route (the lean path serves POSTs only)."""
+
+    http_method_names = ["put", "options"]
+
+    def dispatch(self, request, *args, **kwargs):
+        return APIView.dispatch(self, request, *args, **kwargs)
+
+    @extend_schema(
+        request=schemas.ItemBatchInputSerializer,
+        responses={
+            200: schemas.ItemBatchOutputSerializer,
+            **STOREFRONT_ERRORS,
+            503: schemas.ErrorSerializer,
+        },
+    )
+    def put(self, request):
+        data, status_code, headers = self.handle(request.data)
+        return Response(data, status=status_code, headers=headers)
+
+    def handle(self, body):
+        body = require_object(body)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise ApiError(code="invalid_field", field="items", detail="items must be a list.")
+        if len(items) > MAX_ITEMS_PER_BATCH:
+            raise ApiError(
+                code="too_many_items",
+                detail=f"A batch holds at most {MAX_ITEMS_PER_BATCH} items.",
+                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            result = items_record(items=items)
+        except DatabaseError:
+            return (
+                {"code": "database_unavailable", "detail": "Items cannot be stored right now; retry."},
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return result.as_dict(), status.HTTP_200_OK, None

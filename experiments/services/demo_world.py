@@ -8,6 +8,7 @@ by ``simulate_traffic``, so simulated shoppers react to the very catalog that wa
 import csv
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,7 +25,9 @@ from experiments.models import Experiment, Interaction, Item, Slot, Variant
 from experiments.models.experiments import Status
 from reco_runtime.models import ALGORITHMS
 from reco_runtime.synthetic import World, world_generate, world_history
+from reco_runtime.synthetic_catalog import brand_names, category_paths
 
+from .catalog_import import catalog_import
 from .experiments import ArmSpec, experiment_create, experiment_start
 from .interaction_import import interactions_import
 
@@ -85,24 +88,49 @@ def world_load() -> World:
     return world_generate(**asdict(WorldParams(**json.loads(path.read_text()))))
 
 
+DEMO_CATALOG_COLUMNS = "item_id title category brand price currency available created_at".split()
+
+
+def demo_catalog_path() -> Path:
+    return settings.VAR_DIR / "demo" / "catalog.csv"
+
+
 def _items_store(world: World) -> None:
+    """The world's catalog goes in through the shop's own door: written as a catalog file and
+    imported with ``import_catalog``'s service (``--full``: items of an earlier demo are marked
+    unavailable, never deleted). Each world category is one leaf path, so the hidden
+    structure the simulated shoppers follow is the catalog's."""
     cat = world.catalog
-    Item.objects.all().delete()
-    created = [datetime.fromtimestamp(t, tz=UTC) for t in cat.created_at.tolist()]
-    Item.objects.bulk_create(
-        [
-            Item(
-                item_id=str(cat.item_ids[i]),
-                title=str(cat.titles[i]),
-                category=f"Category {int(cat.category[i]):03d}",
-                brand=f"Brand {int(cat.brand[i]):04d}",
-                price=round(float(cat.price[i]), 2),
-                created_at=created[i],
+    paths = category_paths(world.n_categories)
+    brands = brand_names(int(cat.brand.max()) + 1)
+    currency = settings.SHOP_CURRENCY
+    target = demo_catalog_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A file of its own per call, so parallel seeds never read each other's half-written file.
+    with tempfile.NamedTemporaryFile(
+        "w", dir=target.parent, prefix=".catalog-", suffix=".csv", newline="", delete=False
+    ) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ("item_id", "title", "category", "brand", "price", "currency", "available", "created_at")
+        )
+        for item_id, title, category, brand, price, created in zip(
+            cat.item_ids.tolist(),
+            cat.titles.tolist(),
+            cat.category.tolist(),
+            cat.brand.tolist(),
+            cat.price.tolist(),
+            cat.created_at.tolist(),
+            strict=True,
+        ):
+            when = datetime.fromtimestamp(created, tz=UTC).isoformat()
+            writer.writerow(
+                (item_id, title, paths[category], brands[brand], f"{price:.2f}", currency, "true", when)
             )
-            for i in range(cat.n_items)
-        ],
-        batch_size=5_000,
-    )
+    summary = catalog_import(path=handle.name, full=True)
+    os.replace(handle.name, target)
+    if summary.rejected:
+        raise ValueError(f"the demo catalog has {summary.rejected} rejected rows: {summary.rejections[:3]}")
 
 
 def history_file_write(world: World, n_sessions: int, seed: int, path: Path) -> int:

@@ -7,14 +7,14 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from tqdm import tqdm
 
-from experiments.models import Event, Interaction, Item, ProgramSettings, Variant
+from experiments.models import Event, Interaction, ProgramSettings, Variant
+from experiments.selectors.catalog_snapshot import catalog_snapshot
 from experiments.serving.model_store import models_forget, registry
 from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
@@ -29,35 +29,6 @@ from .variant_versions import variant_version_record
 log = logging.getLogger(__name__)
 TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
 EVAL_USERS = 500
-
-
-def _codes(names: list[str]) -> np.ndarray:
-    """Each name's code: its index among the distinct names in sorted order."""
-    distinct = {name: code for code, name in enumerate(sorted(set(names)))}
-    return np.fromiter((distinct[name] for name in names), dtype=np.int32, count=len(names))
-
-
-def catalog_snapshot() -> Catalog:
-    """The runtime catalog built from the Item table, in a stable order (by item_id).
-
-    Category paths and brand names become codes here; the runtime never sees names.
-    """
-    rows = list(
-        Item.objects.order_by("item_id").values_list(
-            "item_id", "title", "category", "brand", "price", "created_at"
-        )
-    )
-    if not rows:
-        raise ValueError("The catalog is empty; import a catalog first (python manage.py import_catalog).")
-    ids, titles, category, brand, price, created = zip(*rows, strict=True)
-    return Catalog(
-        item_ids=np.array(ids, dtype=object),
-        category=_codes(list(category)),
-        brand=_codes(list(brand)),
-        price=np.array([float(p) for p in price], dtype=np.float32),
-        created_at=np.array([c.timestamp() for c in created], dtype=np.float64),
-        titles=np.array(titles, dtype=object),
-    )
 
 
 def training_window_start() -> datetime | None:

@@ -2,7 +2,9 @@
 
 score(i) = sum over events e on i of weight(e) * 2^(-(t_last - t_e) / half_life).
 ``scope="category"`` (or ``"brand"``) ranks within the current product's category (brand) and
-back-fills from the global list; with no product it serves the global list.
+back-fills from the global list; with no product it serves the global list. With a category
+tree ("Women > Shoes > Sneakers") a short list of the product's own category is back-filled
+from its parent's list ("Shoes"), then the grandparent's ("Women"), then the global one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from reco_runtime.interactions import Interactions
 from reco_runtime.models import _ranking
 from reco_runtime.models.base import Recommender
 from reco_runtime.request import RecRequest
-from reco_runtime.topn import Ragged, group_top_n, top_n_indices
+from reco_runtime.topn import Ragged, group_top_n, group_top_n_pairs, top_n_indices
 
 DAY_S = 86_400.0
 SCOPES = ("global", "category", "brand")
@@ -57,9 +59,22 @@ class Popularity(Recommender):
         self.top = top_n_indices(scores, p.top_n)
         self.top_scores = self.item_scores[self.top]
         self.groups = None
-        if p.scope != "global":
-            codes = self._group_codes(catalog)
+        self._levels_of(catalog)
+        if p.scope == "category":
+            # One list per category of every level: an item is in its category and all above.
+            levels = self.levels[catalog.category]
+            member = levels >= 0
+            items = np.broadcast_to(np.arange(catalog.n_items, dtype=np.int64)[:, None], levels.shape)
+            self.groups = group_top_n_pairs(
+                levels[member], items[member], scores, p.group_top_n, n_groups=catalog.n_category_nodes
+            )
+        elif p.scope == "brand":
+            codes = catalog.brand
             self.groups = group_top_n(codes, scores, p.group_top_n, n_groups=int(codes.max()) + 1)
+
+    def _levels_of(self, catalog: Catalog) -> None:
+        """``levels[c]``: category c, its parent, grandparent, ... (-1 padded); brands are flat."""
+        self.levels = catalog.category_ancestry()
 
     def _group_codes(self, catalog: Catalog) -> np.ndarray:
         return catalog.category if self.params.scope == "category" else catalog.brand
@@ -69,10 +84,18 @@ class Popularity(Recommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.groups is not None and request.product is not None and self.catalog is not None:
             group = int(self._group_codes(self.catalog)[request.product])
-            if group < self.groups.n_rows:
-                items, scores = self.groups.row(group)
-                items, scores = _ranking.sorted_top_k(items, scores, n, exclude)
-                return _ranking.backfill(items, scores, n, exclude, self.top)
+            chain = self.levels[group].tolist() if self.params.scope == "category" else [group]
+            items, scores = _ranking.empty()
+            for level in chain:
+                if len(items) >= n:
+                    break
+                if 0 <= level < self.groups.n_rows:
+                    level_items, level_scores = self.groups.row(level)
+                    if len(items) == 0:
+                        items, scores = _ranking.sorted_top_k(level_items, level_scores, n, exclude)
+                    else:
+                        items, scores = _ranking.backfill(items, scores, n, exclude, level_items)
+            return _ranking.backfill(items, scores, n, exclude, self.top)
         return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -86,3 +109,4 @@ class Popularity(Recommender):
         self.top = arrays["top"]
         self.top_scores = np.asarray(self.item_scores[self.top])
         self.groups = Ragged.from_arrays(arrays, "groups") if self.params.scope != "global" else None
+        self._levels_of(catalog)
