@@ -117,7 +117,7 @@ class Content(Recommender):
             return _ranking.empty()
         cands, sims = self.index.search(q, self.params.n_candidates + len(exclude))
         scores = sims + self.params.popularity_weight * self.popularity[cands]
-        return _ranking.top_k(cands, scores, n, exclude)
+        return _ranking.top_k(cands, scores, n, exclude, request.available)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {"popularity": self.popularity} | self.index.arrays("ivf"), {}

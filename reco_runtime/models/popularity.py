@@ -67,13 +67,14 @@ class Popularity(Recommender):
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
+        available = request.available
         if self.groups is not None and request.product is not None and self.catalog is not None:
             group = int(self._group_codes(self.catalog)[request.product])
             if group < self.groups.n_rows:
                 items, scores = self.groups.row(group)
-                items, scores = _ranking.sorted_top_k(items, scores, n, exclude)
-                return _ranking.backfill(items, scores, n, exclude, self.top)
-        return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude)
+                items, scores = _ranking.sorted_top_k(items, scores, n, exclude, available)
+                return _ranking.backfill(items, scores, n, exclude, self.top, available)
+        return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude, available)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"item_scores": self.item_scores, "top": self.top}
