@@ -1,3 +1,4 @@
+from .availability import AvailabilityChange
 from .catalog import Item
 from .experiments import Arm, Experiment, Guardrail
 from .ledger import Event, Exposure
@@ -7,6 +8,7 @@ from .slots import Slot, Variant
 
 __all__ = [
     "Arm",
+    "AvailabilityChange",
     "Event",
     "Experiment",
     "Exposure",
