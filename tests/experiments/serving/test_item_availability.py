@@ -32,8 +32,13 @@ def _served(decisions: list[dict]) -> Counter:
 
 
 def _availability_set(item_ids: list[str], available: bool) -> None:
+    """As a writer does it; the announcement waits for a commit, which a test's transaction never
+    makes, so it is run here (as ``captureOnCommitCallbacks`` would)."""
+    from django.test import TestCase
+
     Item.objects.filter(item_id__in=item_ids).update(available=available)
-    items_availability_changed(item_ids)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        items_availability_changed(item_ids)
 
 
 @pytest.fixture
