@@ -21,11 +21,9 @@ def allowed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``items`` and their ``scores`` without the ones ``available`` (bool per catalog item)
     marks False, order kept; as given when ``available`` is None or all of them may be served."""
-    if available is None or len(items) == 0:
+    if available is None or kernels.all_available(items, available):
         return items, scores
     keep = available[items]
-    if keep.all():
-        return items, scores
     return items[keep], scores[keep]
 
 
@@ -42,9 +40,10 @@ def top_k(
     Returns (int32 items, float32 scores) best first, equal scores in candidate order; fewer
     than ``k`` if candidates run out. One compiled pass: O(c log(k + |exclude|)), c = len(cands).
     """
-    cands, scores = allowed(cands, scores, available)
     if len(cands) == 0:
         return empty()
+    if available is not None:
+        return kernels.top_k_available(cands, scores, k, kernels.exclusion_array(exclude), available)
     return kernels.top_k_excluding(cands, scores, k, kernels.exclusion_array(exclude))
 
 
@@ -82,8 +81,8 @@ def backfill(
         return items, scores
     taken = set(items.tolist()) | exclude
     if available is not None:
-        head = pool[: k + len(taken)]
-        if not available[head].all():  # unavailable items take no place in the walk below
+        if not kernels.all_available(pool[: k + len(taken)], available):
+            # unavailable items take no place in the walk below
             pool = pool[available[pool]]
     extra = []
     for i in pool[: k + len(taken)].tolist():
@@ -130,7 +129,7 @@ def sorted_top_k(
     """``top_k`` for lists already sorted best first (precomputed lists): O(k + |exclude|), or
     O(list) when an item of the first k + |exclude| is unavailable."""
     need = k + len(exclude)
-    if available is not None and not available[items[:need]].all():
+    if available is not None and not kernels.all_available(items[:need], available):
         items, scores = allowed(np.asarray(items), np.asarray(scores), available)
     items, scores = np.asarray(items[:need]), np.asarray(scores[:need])
     if exclude:

@@ -227,8 +227,13 @@ class Recommender:
         n = self.catalog.n_items if self.catalog is not None else 0
         if n:
             signals = SessionSignals(viewed=((1 % n, 1_000.0),), cart=(2 % n,), removed=(3 % n,))
+            # Serving's availability mask is read-only: a type of its own to the kernels.
+            available = np.ones(n, dtype=bool)
+            available[4 % n] = False
+            available.setflags(write=False)
             try:
                 self.recommend(RecRequest(k=2, product=0, signals=signals))
+                self.recommend(RecRequest(k=2, product=0, signals=signals, available=available))
             except Exception:  # a warm-up only saves time: never refuse a model over it
                 log.exception("%s: the warm-up request failed; kernels compile on first use", self.algorithm)
 
