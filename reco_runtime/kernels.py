@@ -123,6 +123,21 @@ def all_available(items: np.ndarray, available: np.ndarray) -> bool:
 
 
 @njit(cache=True, nogil=True)
+def first_available(items: np.ndarray, n: int, available: np.ndarray) -> np.ndarray:
+    """Positions of the first ``n`` of ``items`` that ``available`` marks True (fewer if the
+    list runs out): a walk that stops early, for lists already sorted best first."""
+    out = np.empty(min(n, len(items)), dtype=np.int64)
+    taken = 0
+    for pos in range(len(items)):
+        if taken == len(out):
+            break
+        if available[items[pos]]:
+            out[taken] = pos
+            taken += 1
+    return out[:taken]
+
+
+@njit(cache=True, nogil=True)
 def aggregate(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sum the scores of repeated items: (sorted unique int32 items, float32 sums). Sums run in
     float64 over each item's entries in their order of appearance."""

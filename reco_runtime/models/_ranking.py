@@ -83,7 +83,7 @@ def backfill(
     if available is not None:
         if not kernels.all_available(pool[: k + len(taken)], available):
             # unavailable items take no place in the walk below
-            pool = pool[available[pool]]
+            pool = pool[kernels.first_available(pool, k + len(taken), available)]
     extra = []
     for i in pool[: k + len(taken)].tolist():
         if i not in taken:
@@ -126,11 +126,12 @@ def sorted_top_k(
     exclude: frozenset[int],
     available: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``top_k`` for lists already sorted best first (precomputed lists): O(k + |exclude|), or
-    O(list) when an item of the first k + |exclude| is unavailable."""
+    """``top_k`` for lists already sorted best first (precomputed lists): O(k + |exclude| +
+    the unavailable items among the first ones)."""
     need = k + len(exclude)
     if available is not None and not kernels.all_available(items[:need], available):
-        items, scores = allowed(np.asarray(items), np.asarray(scores), available)
+        head = kernels.first_available(items, need, available)
+        items, scores = np.asarray(items)[head], np.asarray(scores)[head]
     items, scores = np.asarray(items[:need]), np.asarray(scores[:need])
     if exclude:
         keep = first_allowed(items, k, exclude)

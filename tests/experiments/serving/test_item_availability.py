@@ -4,11 +4,13 @@ available again, through the availability feed, without reloading the state or t
 from collections import Counter
 
 import pytest
+from django.core.cache import cache
 
 from experiments.models import AvailabilityChange, Item
 from experiments.services import item_availability
 from experiments.services.item_availability import items_availability_changed
 from experiments.serving import state as serving_state
+from experiments.serving.availability import AVAILABILITY_VERSION_KEY
 from experiments.serving.model_store import catalog_current
 from experiments.serving.runtime import serving_state as current_state
 from tests.experiments.storefront_helpers import PRODUCT_ID, decisions_for
@@ -140,3 +142,17 @@ def test_a_batch_records_the_state_it_reads_not_a_toggle(storefront):
     ]
     items_availability_changed([])
     assert AvailabilityChange.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_flushed_cache_loses_no_availability_change(api, storefront, monkeypatch, no_reload):
+    """With a shared cache (here this process's own, standing in for Redis) that loses every key
+    after a change was announced, the process reads both versions from the database."""
+    monkeypatch.setattr(serving_state, "cache_shared", lambda: True)
+    decisions_for(api, session_id="warm")
+    no_reload()
+    _availability_set(["p-6"], False)
+    cache.clear()
+    decisions_for(api, session_id="after-flush")
+    assert not current_state().availability.mask[_index("p-6")]
+    assert cache.get(AVAILABILITY_VERSION_KEY) == current_state().availability.version
