@@ -5,8 +5,8 @@ once first), and calls the WSGI app in process as ``bench/profile_requests.py`` 
 
     .venv/bin/python bench/bench_availability_cpu.py [-n 1500] [--rounds 3] [--rate 0.01]
 
-Two phases, alternated ``--rounds`` times, ``-n`` pages each (the primed shoppers of
-``profile_requests``, a random product each):
+Two phases, alternated ``--rounds`` times (which one goes first alternates too), ``-n`` pages
+each (the primed shoppers of ``profile_requests``, a random product each):
 
 - ``none``: every item available (the mask is None: the hot path skips it entirely);
 - ``flipping``: a separate writer process marks ``--rate`` of the catalog unavailable at once,
@@ -127,25 +127,32 @@ def main() -> int:
         for body in pages[:n]:
             b"".join(application(pr._environ("POST", path, body, key), pr._start_response))
 
+    def flipping_run() -> tuple[float, int]:
+        command = [sys.executable, __file__, "--flipper", "--rate", str(args.rate)]
+        flipper = subprocess.Popen(command, cwd=ROOT)
+        try:
+            time.sleep(3 * REFRESH_S + 2)  # the first batch is written and picked up
+            run_some(20)
+            us = run()
+            availability = serving_state().availability
+            return us, availability.unavailable if availability else 0
+        finally:
+            flipper.send_signal(signal.SIGTERM)
+            flipper.wait(timeout=30)
+            all_available()
+
     run_some(200)  # warm: state, models, connections
+    all_available()
     rounds = []
-    seen_unavailable = 0
     try:
         for r in range(args.rounds):
-            all_available()
-            none_us = run()
-            flipper = subprocess.Popen(
-                [sys.executable, __file__, "--flipper", "--rate", str(args.rate)], cwd=ROOT
-            )
-            try:
-                time.sleep(3 * REFRESH_S + 2)  # the first batch is written and picked up
-                run_some(20)
-                flipping_us = run()
-                availability = serving_state().availability
-                seen_unavailable = availability.unavailable if availability else 0
-            finally:
-                flipper.send_signal(signal.SIGTERM)
-                flipper.wait(timeout=30)
+            # Alternate which phase goes first, so a drift of the machine's speed cancels out.
+            if r % 2:
+                flipping_us, seen_unavailable = flipping_run()
+                none_us = run()
+            else:
+                none_us = run()
+                flipping_us, seen_unavailable = flipping_run()
             rounds.append((none_us, flipping_us))
             print(
                 f"round {r + 1}: none {none_us:7.1f} us/page, flipping {flipping_us:7.1f} us/page "
