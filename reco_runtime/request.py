@@ -69,6 +69,9 @@ class RecRequest:
     page_memo: a dict shared by the requests of one page (the same user, product and signals;
     only ``k`` and ``exclude`` differ), in which models keep the work that does not depend on
     those two, so a model serving several slots, alone or inside a ``hybrid``, does it once.
+    available: (n_items,) read-only bool, False for items that may not be served now (out of
+    stock, delisted); None when every item may be. Unlike ``exclude`` it costs nothing per
+    unavailable item: it is looked up at the candidates, never turned into a set.
     """
 
     k: int
@@ -79,6 +82,7 @@ class RecRequest:
     device: str | None = None
     cohort: int | None = None
     page_memo: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
+    available: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or not 0 < self.k <= MAX_K:
@@ -91,6 +95,11 @@ class RecRequest:
             raise RecoError("RecRequest.signals must be a SessionSignals")
         if self.cohort is not None and not (isinstance(self.cohort, int) and 0 <= self.cohort):
             raise RecoError("RecRequest.cohort must be an int >= 0 or None")
+        available = self.available
+        if available is not None and (
+            not isinstance(available, np.ndarray) or available.dtype != np.bool_ or available.ndim != 1
+        ):
+            raise RecoError("RecRequest.available must be a 1-d bool array (one entry per item) or None")
 
     def max_item(self) -> int:
         """Largest item index referenced by product and signals, -1 if none."""

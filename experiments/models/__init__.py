@@ -1,3 +1,4 @@
+from .availability import AvailabilityChange
 from .catalog import Item
 from .experiments import Arm, Experiment, Guardrail
 from .interactions import Interaction
@@ -8,6 +9,7 @@ from .slots import Slot, Variant
 
 __all__ = [
     "Arm",
+    "AvailabilityChange",
     "Event",
     "Experiment",
     "Exposure",

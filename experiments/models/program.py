@@ -13,6 +13,9 @@ class ProgramSettings(models.Model):
     )
     serving_version = models.PositiveBigIntegerField(default=1, editable=False)
     catalog_version = models.CharField(max_length=128, blank=True, editable=False)
+    availability_version = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text="The last item availability change web processes apply."
+    )
     history = HistoricalRecords()
 
     class Meta:

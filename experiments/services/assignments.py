@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 HOLDOUT_SALT = "__program_holdout__"
 PRODUCT_PAGE = "product"
 # Why a slot was served its fallback (the decision's "reason"):
-# unknown_product: context.product_id is not in the catalog, and the variant needs the product;
+# unknown_product: context.product_id is not in the catalog or not available, and the variant
+# needs the product;
 # missing_product: a product-page slot asked without product_id, and the variant needs it;
 # model_unavailable: the variant has no trained model loaded (or no catalog is loaded);
 # model_error: the variant's model raised while answering.
@@ -116,6 +117,14 @@ def _pick(slot: SlotState, data: AssignmentInput, in_holdout: bool, request_nonc
     )
 
 
+def _available_mask(state: ServingState) -> np.ndarray | None:
+    """The items the state's catalog may serve now (None: all of them)."""
+    availability = state.availability
+    if availability is None or availability.catalog_version != state.catalog_version:
+        return None
+    return availability.mask
+
+
 def _model(variant: VariantState | None, catalog_version: str) -> Recommender:
     if variant is None or not variant.model_version:
         raise _Unserved("model_unavailable", "no trained model for this variant")
@@ -150,9 +159,12 @@ class SlotServer:
         self.exclude: set[int] = set()
         self.signals = SessionSignals()
         self.product: int | None = None
+        self.available = _available_mask(state)
         if self.catalog is not None:
             self.signals = _signals_build(self.catalog, signals_read(data.session_id), data.cart)
             self.product = self.catalog.index_of(data.product_id) if data.product_id else None
+            if self.product is not None and self.available is not None and not self.available[self.product]:
+                self.product = None  # an unavailable product anchors nothing: unknown_product
             self.exclude.update(self.signals.cart)
             if self.product is not None:
                 self.exclude.add(self.product)
@@ -186,6 +198,7 @@ class SlotServer:
             exclude=frozenset(self.exclude) if exclude is None else exclude,
             device=self.data.device,
             page_memo=self._page_memo,
+            available=self.available,
         )
 
     def _model(self, variant: VariantState | None) -> Recommender:
@@ -229,7 +242,8 @@ class SlotServer:
         while start < len(shared.ids) and shared.ids[start] in self.exclude:
             start += 1
         shared.start = start
-        return model.recommend_from((shared.items[start:], shared.scores[start:]), k, self.exclude)
+        candidates = (shared.items[start:], shared.scores[start:])
+        return model.recommend_from(candidates, k, self.exclude, self.available)
 
     def serve(self, slot_key: str) -> dict:
         slot = self.state.slots.get(slot_key)

@@ -6,11 +6,15 @@ shared between processes (Redis in services mode), else from its database row (t
 default's cache lives in each process, so a command or another server could never announce a
 change through it; one primary-key read a second is nothing on SQLite). Only when the version
 changed does it reload slots, experiments, weights and keys from the database and load any
-model artifact it has not loaded yet. If the cache is down it keeps serving the state it has.
+model artifact it has not loaded yet. The same read (one MGET, or one row) brings the item
+availability feed's version; when only that moved, the state's availability mask is advanced
+on a copy and swapped in (``serving/availability.py``), nothing else is reloaded. If the cache
+is down it keeps serving the state it has.
 After the first load the long-lived objects are frozen out of the garbage collector's walks
 (``long_lived_freeze``).
 """
 
+import dataclasses
 import gc
 import logging
 import threading
@@ -28,6 +32,12 @@ from experiments.domain.assignment_layout import TICKS, layout_current, layout_m
 from experiments.models import Experiment, ProgramSettings, Slot, Variant
 from experiments.models.experiments import Status
 
+from .availability import (
+    AVAILABILITY_VERSION_KEY,
+    ItemAvailability,
+    availability_advance,
+    availability_build,
+)
 from .model_store import catalog_current, model_for
 
 log = logging.getLogger(__name__)
@@ -87,6 +97,7 @@ class ServingState:
     pages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     api_keys: dict[str, tuple[str, float | None]] = field(default_factory=dict)
     catalog_version: str = ""
+    availability: ItemAvailability | None = None  # None until a catalog is loaded
 
 
 def _variant_state(variant: Variant | None) -> VariantState | None:
@@ -194,13 +205,15 @@ def long_lived_freeze() -> None:
 
 
 class StateHolder:
-    """Holds the process's current state and refreshes it when the serving version moves."""
+    """Holds the process's current state; refreshes it when the serving version moves, and its
+    availability mask alone when only the availability feed's version moves."""
 
     def __init__(self) -> None:
         self._state: ServingState | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
         self._frozen = False
+        self._availability_seen: int | None = None  # the last feed version announced and applied
 
     def get(self) -> ServingState:
         now = time.monotonic()
@@ -212,48 +225,84 @@ class StateHolder:
             if self._state is not None and now - self._checked_at < refresh_s:
                 return self._state
             self._checked_at = now
-            version = self._version_read()
+            version, availability_version = self._versions_read()
             if self._state is None or (version is not None and version != self._state.version):
-                try:
-                    fresh = state_load(version or 0)
-                    _models_warm(fresh)
-                    self._state = fresh
-                    if settings.SERVING_GC_FREEZE and not self._frozen:
-                        long_lived_freeze()
-                        self._frozen = True
-                except Exception:  # keep serving the old state through a database outage
-                    if self._state is None:
-                        raise
-                    log.exception("serving state refresh failed; keeping version %s", self._state.version)
+                self._reload(version, availability_version)
+            elif availability_version is not None and availability_version != self._availability_seen:
+                self._availability_refresh(self._state, availability_version)
             return self._state
+
+    def _reload(self, version: int | None, availability_version: int | None) -> None:
+        previous = self._state
+        try:
+            fresh = state_load(version or 0)
+            _models_warm(fresh)
+            carried = previous.availability if previous is not None else None
+            fresh = dataclasses.replace(fresh, availability=_availability_current(fresh, carried))
+            self._state = fresh
+            self._availability_seen = availability_version
+            if settings.SERVING_GC_FREEZE and not self._frozen:
+                long_lived_freeze()
+                self._frozen = True
+        except Exception:  # keep serving the old state through a database outage
+            if previous is None:
+                raise
+            log.exception("serving state refresh failed; keeping version %s", previous.version)
+
+    def _availability_refresh(self, state: ServingState, availability_version: int) -> None:
+        try:
+            availability = _availability_current(state, state.availability)
+        except Exception:  # keep the mask we have; the next refresh tries again
+            log.exception("availability refresh failed; keeping feed version %s", self._availability_seen)
+            return
+        if availability is not state.availability:
+            self._state = dataclasses.replace(state, availability=availability)
+        self._availability_seen = availability_version
 
     def reset(self) -> None:
         with self._lock:
             self._state = None
             self._checked_at = 0.0
+            self._availability_seen = None
 
     @staticmethod
-    def _version_read() -> int | None:
+    def _versions_read() -> tuple[int | None, int | None]:
+        """(serving version, availability feed version) in one round trip; (None, None) when
+        neither the cache nor the database answers."""
         if not cache_shared():
             try:
-                return serving_version_stored()
+                return versions_stored()
             except Exception:
                 log.warning("cannot read serving version; serving the state we have")
-                return None
+                return None, None
         try:
-            version = cache.get(SERVING_VERSION_KEY)
+            got = cache.get_many([SERVING_VERSION_KEY, AVAILABILITY_VERSION_KEY])
         except Exception:
             log.warning("cache unavailable; serving the state we have")
-            return None
-        if version is None:
+            return None, None
+        if SERVING_VERSION_KEY not in got or AVAILABILITY_VERSION_KEY not in got:
             # Cache flushed or never set: the database row is the source of truth.
             try:
-                version = serving_version_stored()
+                version, availability_version = versions_stored()
                 cache.set(SERVING_VERSION_KEY, version)
+                # add, not set: a writer's newer announcement may have landed in between.
+                cache.add(AVAILABILITY_VERSION_KEY, availability_version)
+                return version, availability_version
             except Exception:
                 log.warning("cannot read serving version; serving the state we have")
-                return None
-        return int(version)
+                return None, None
+        return int(got[SERVING_VERSION_KEY]), int(got[AVAILABILITY_VERSION_KEY])
+
+
+def _availability_current(state: ServingState, current: ItemAvailability | None) -> ItemAvailability | None:
+    """``current`` advanced along the feed when it belongs to the state's catalog, else built
+    afresh from the Item table; None while no catalog is loaded."""
+    catalog = catalog_current(state.catalog_version)
+    if catalog is None:
+        return None
+    if current is None or current.catalog_version != state.catalog_version:
+        return availability_build(catalog, state.catalog_version)
+    return availability_advance(current, catalog)
 
 
 def cache_shared() -> bool:
@@ -263,8 +312,16 @@ def cache_shared() -> bool:
 
 def serving_version_stored() -> int:
     """The serving version in the database, the source of truth (one primary-key read)."""
-    version = ProgramSettings.objects.filter(pk=1).values_list("serving_version", flat=True).first()
-    return ProgramSettings.load().serving_version if version is None else version
+    return versions_stored()[0]
+
+
+def versions_stored() -> tuple[int, int]:
+    """(serving version, availability feed version) in the database (one primary-key read)."""
+    row = ProgramSettings.objects.filter(pk=1).values_list("serving_version", "availability_version").first()
+    if row is None:
+        program = ProgramSettings.load()
+        return program.serving_version, program.availability_version
+    return row
 
 
 def serving_version_bump() -> int:

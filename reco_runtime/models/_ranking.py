@@ -16,16 +16,34 @@ def empty() -> tuple[np.ndarray, np.ndarray]:
     return _EMPTY_I, _EMPTY_S
 
 
-def top_k(
-    cands: np.ndarray, scores: np.ndarray, k: int, exclude: AbstractSet[int]
+def allowed(
+    items: np.ndarray, scores: np.ndarray, available: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best of ``cands`` (unique item indices) by ``scores``, skipping ``exclude``.
+    """``items`` and their ``scores`` without the ones ``available`` (bool per catalog item)
+    marks False, order kept; as given when ``available`` is None or all of them may be served."""
+    if available is None or kernels.all_available(items, available):
+        return items, scores
+    keep = available[items]
+    return items[keep], scores[keep]
+
+
+def top_k(
+    cands: np.ndarray,
+    scores: np.ndarray,
+    k: int,
+    exclude: AbstractSet[int],
+    available: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of ``cands`` (unique item indices) by ``scores``, skipping ``exclude`` and
+    the items ``available`` marks False.
 
     Returns (int32 items, float32 scores) best first, equal scores in candidate order; fewer
     than ``k`` if candidates run out. One compiled pass: O(c log(k + |exclude|)), c = len(cands).
     """
     if len(cands) == 0:
         return empty()
+    if available is not None:
+        return kernels.top_k_available(cands, scores, k, kernels.exclusion_array(exclude), available)
     return kernels.top_k_excluding(cands, scores, k, kernels.exclusion_array(exclude))
 
 
@@ -48,16 +66,24 @@ def backfill(
     k: int,
     exclude: AbstractSet[int],
     pool: np.ndarray,
+    available: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill a short result up to ``k`` from ``pool`` (item indices, best first, e.g. bestsellers).
 
+    The last step of every answer, so it is also where ``available`` is enforced: items it marks
+    False are dropped from ``items`` and never taken from ``pool``, whatever the model proposed.
     Filled items get scores strictly below every score already there, decreasing, so the
     result stays sorted: ``min(last, 0) - (r + 1) / (n + 1)`` for the r-th of n filled items.
     """
+    items, scores = allowed(items, scores, available)
     missing = k - len(items)
     if missing <= 0 or len(pool) == 0:
         return items, scores
     taken = set(items.tolist()) | exclude
+    if available is not None:
+        if not kernels.all_available(pool[: k + len(taken)], available):
+            # unavailable items take no place in the walk below
+            pool = pool[kernels.first_available(pool, k + len(taken), available)]
     extra = []
     for i in pool[: k + len(taken)].tolist():
         if i not in taken:
@@ -94,10 +120,18 @@ def aggregate(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def sorted_top_k(
-    items: np.ndarray, scores: np.ndarray, k: int, exclude: frozenset[int]
+    items: np.ndarray,
+    scores: np.ndarray,
+    k: int,
+    exclude: frozenset[int],
+    available: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``top_k`` for lists already sorted best first (precomputed lists): O(k + |exclude|)."""
+    """``top_k`` for lists already sorted best first (precomputed lists): O(k + |exclude| +
+    the unavailable items among the first ones)."""
     need = k + len(exclude)
+    if available is not None and not kernels.all_available(items[:need], available):
+        head = kernels.first_available(items, need, available)
+        items, scores = np.asarray(items)[head], np.asarray(scores)[head]
     items, scores = np.asarray(items[:need]), np.asarray(scores[:need])
     if exclude:
         keep = first_allowed(items, k, exclude)

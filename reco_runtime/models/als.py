@@ -144,7 +144,7 @@ class Als(Recommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         size = self.params.n_candidates + len(exclude)
         cands, scores = self._page_once(request, ("search", size), lambda: self._search(request, size))
-        return _ranking.top_k(cands, scores, n, exclude)
+        return _ranking.top_k(cands, scores, n, exclude, request.available)
 
     def _search(self, request: RecRequest, size: int) -> tuple[np.ndarray, np.ndarray]:
         u = self._page_once(request, "user_vector", lambda: self.user_vector(request))

@@ -118,17 +118,24 @@ class Recommender:
 
     # -- serving ----------------------------------------------------------------------------
     def recommend(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
-        """Up to ``request.k`` unique item indices (int32) not in ``request.exclude``, with float32
-        scores in descending order."""
-        if self.catalog is None:
-            raise RecoError(f"{self.algorithm}: recommend() before fit() or load()")
-        if request.max_item() >= self.catalog.n_items:
-            raise RecoError(f"request references item {request.max_item()} outside the catalog")
+        """Up to ``request.k`` unique item indices (int32) not in ``request.exclude`` and not
+        marked unavailable by ``request.available``, with float32 scores in descending order."""
+        self._request_check(request, "recommend")
         exclude = request.exclude
         if request.product is not None and request.product not in exclude:
             exclude = exclude | {request.product}
         items, scores = self._candidates(request, request.k, exclude)
-        return _ranking.backfill(items, scores, request.k, exclude, self.fallback)
+        return _ranking.backfill(items, scores, request.k, exclude, self.fallback, request.available)
+
+    def _request_check(self, request: RecRequest, method: str) -> None:
+        if self.catalog is None:
+            raise RecoError(f"{self.algorithm}: {method}() before fit() or load()")
+        if request.max_item() >= self.catalog.n_items:
+            raise RecoError(f"request references item {request.max_item()} outside the catalog")
+        if request.available is not None and len(request.available) != self.catalog.n_items:
+            raise RecoError(
+                f"request.available has {len(request.available)} entries, catalog has {self.catalog.n_items}"
+            )
 
     def candidates(self, request: RecRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The variant's own best ``n`` items for ``request`` without back-filling (may be fewer
@@ -146,26 +153,28 @@ class Recommender:
         ``n`` should be at least any slot's ``k`` plus the number of items the page may exclude
         beyond ``request.exclude`` before that slot (e.g. the sum of the page's ``k``), so
         filtering never leaves a slot short of the model's own items."""
-        if self.catalog is None:
-            raise RecoError(f"{self.algorithm}: page_candidates() before fit() or load()")
-        if request.max_item() >= self.catalog.n_items:
-            raise RecoError(f"request references item {request.max_item()} outside the catalog")
+        self._request_check(request, "page_candidates")
         return self.candidates(request, n)
 
     def recommend_from(
-        self, candidates: tuple[np.ndarray, np.ndarray], k: int, exclude: AbstractSet[int]
+        self,
+        candidates: tuple[np.ndarray, np.ndarray],
+        k: int,
+        exclude: AbstractSet[int],
+        available: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``recommend`` for one slot from ``page_candidates``: the first ``k`` candidates not in
         ``exclude`` (which must hold the page's product and everything the candidates' request
-        excluded, plus what earlier slots showed), back-filled from the bestsellers.
-        Same guarantees: unique items, none excluded, at most ``k``, scores descending."""
+        excluded, plus what earlier slots showed), back-filled from the bestsellers; ``available``
+        as the candidates' request had it. Same guarantees: unique items, none excluded or
+        unavailable, at most ``k``, scores descending."""
         items, scores = candidates
         if exclude:
             keep = _ranking.first_allowed(items, k, exclude)
             items, scores = items[keep], scores[keep]
         else:
             items, scores = items[:k], scores[:k]
-        return _ranking.backfill(items, scores, k, exclude, self.fallback)
+        return _ranking.backfill(items, scores, k, exclude, self.fallback, available)
 
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
@@ -218,8 +227,13 @@ class Recommender:
         n = self.catalog.n_items if self.catalog is not None else 0
         if n:
             signals = SessionSignals(viewed=((1 % n, 1_000.0),), cart=(2 % n,), removed=(3 % n,))
+            # Serving's availability mask is read-only: a type of its own to the kernels.
+            available = np.ones(n, dtype=bool)
+            available[4 % n] = False
+            available.setflags(write=False)
             try:
                 self.recommend(RecRequest(k=2, product=0, signals=signals))
+                self.recommend(RecRequest(k=2, product=0, signals=signals, available=available))
             except Exception:  # a warm-up only saves time: never refuse a model over it
                 log.exception("%s: the warm-up request failed; kernels compile on first use", self.algorithm)
 

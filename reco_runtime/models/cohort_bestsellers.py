@@ -75,7 +75,7 @@ class CohortBestsellers(Recommender):
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         items, scores = self.lists.row(self.cohort_for(request))
-        return _ranking.sorted_top_k(items, scores, n, exclude)
+        return _ranking.sorted_top_k(items, scores, n, exclude, request.available)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return self.lists.arrays("lists"), {}

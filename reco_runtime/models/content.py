@@ -133,7 +133,7 @@ class Content(Recommender):
             new = self.listed[cands].astype(bool)
             cands, sims = cands[new], sims[new]
         scores = sims + self.params.popularity_weight * self.popularity[cands]
-        return _ranking.top_k(cands, scores, n, exclude)
+        return _ranking.top_k(cands, scores, n, exclude, request.available)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         listed = {} if self.listed is None else {"listed": self.listed}

@@ -57,7 +57,7 @@ class ItemKnn(Recommender):
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         items, scores = self._page_once(request, "scores", lambda: self._scores(request))
-        return _ranking.top_k(items, scores, n, exclude)
+        return _ranking.top_k(items, scores, n, exclude, request.available)
 
     def _scores(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray]:
         """Every neighbour of the request's seeds with its summed score."""

@@ -82,6 +82,7 @@ class Popularity(Recommender):
     def _candidates(
         self, request: RecRequest, n: int, exclude: frozenset[int]
     ) -> tuple[np.ndarray, np.ndarray]:
+        available = request.available
         if self.groups is not None and request.product is not None and self.catalog is not None:
             group = int(self._group_codes(self.catalog)[request.product])
             chain = self.levels[group].tolist() if self.params.scope == "category" else [group]
@@ -92,11 +93,13 @@ class Popularity(Recommender):
                 if 0 <= level < self.groups.n_rows:
                     level_items, level_scores = self.groups.row(level)
                     if len(items) == 0:
-                        items, scores = _ranking.sorted_top_k(level_items, level_scores, n, exclude)
+                        items, scores = _ranking.sorted_top_k(
+                            level_items, level_scores, n, exclude, available
+                        )
                     else:
-                        items, scores = _ranking.backfill(items, scores, n, exclude, level_items)
-            return _ranking.backfill(items, scores, n, exclude, self.top)
-        return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude)
+                        items, scores = _ranking.backfill(items, scores, n, exclude, level_items, available)
+            return _ranking.backfill(items, scores, n, exclude, self.top, available)
+        return _ranking.sorted_top_k(self.top, self.top_scores, n, exclude, available)
 
     def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"item_scores": self.item_scores, "top": self.top}

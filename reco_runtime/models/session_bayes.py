@@ -304,7 +304,7 @@ class SessionBayes(Recommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(top-n items, their scores, theta), theta as in ``category_posterior``."""
         cands, score, theta = self._page_once(request, "pool", lambda: self._pool(request))
-        top, top_scores = _ranking.top_k(cands, score, n, exclude)
+        top, top_scores = _ranking.top_k(cands, score, n, exclude, request.available)
         return top, top_scores, theta
 
     def _pool(self, request: RecRequest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
