@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reco_runtime.errors import RecoError
 from reco_runtime.movielens import GENRES
@@ -44,7 +45,7 @@ class ShopFiles:
     interactions_written: int
 
 
-def _film(fields: list[str]) -> dict:
+def _film(fields: list[str]) -> dict[str, Any]:
     """One catalog row from a ``u.item`` line's fields."""
     genres = [g for g, flag in zip(GENRES, fields[5 : 5 + len(GENRES)], strict=True) if flag.strip() == "1"]
     genres = [g for g in genres if g != "unknown"] or ["Unknown genre"]
@@ -55,7 +56,7 @@ def _film(fields: list[str]) -> dict:
     except ValueError:
         released = _EARLIEST
     year = int(year_match.group(1)) if year_match else released.year
-    attributes = {"year": year, "genres": genres}
+    attributes: dict[str, Any] = {"year": year, "genres": genres}
     if fields[4].strip():
         attributes["imdb_url"] = fields[4].strip()
     return {
@@ -73,7 +74,7 @@ def _film(fields: list[str]) -> dict:
     }
 
 
-def films(directory: Path) -> Iterator[dict]:
+def films(directory: Path) -> Iterator[dict[str, Any]]:
     path = directory / "u.item"
     for line in path.read_text(encoding="latin-1").splitlines():
         if not line.strip():
@@ -120,8 +121,8 @@ def shop_files_write(directory: str | Path, out: str | Path) -> ShopFiles:
     catalog_path, interactions_path = out / CATALOG_FILE, out / INTERACTIONS_FILE
     n_items = n_rows = 0
     with catalog_path.open("w", encoding="utf-8") as handle:
-        for row in films(directory):
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for film in films(directory):
+            handle.write(json.dumps(film, ensure_ascii=False) + "\n")
             n_items += 1
     with interactions_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
