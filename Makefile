@@ -4,10 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ITEMS ?= 20000
 SESSIONS ?= 1500
+PORT ?= 8000
+ML_ENV := VAR_DIR=$(CURDIR)/var/movielens
 PG_URL ?= postgres://postgres@127.0.0.1:5432/controlplane
 SERVICES_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1
 
-.PHONY: movielens install demo serve test test-embedded test-services lint bench bench-peak soak services-up web worker beat clean
+.PHONY: movielens install demo demo-movielens serve test test-embedded test-services lint bench bench-peak soak services-up web worker beat clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +24,17 @@ demo: install
 	$(PY) manage.py seed_demo --items $(ITEMS)
 	$(PY) manage.py simulate_traffic --sessions $(SESSIONS)
 	$(PY) manage.py demo_users
-	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+# MovieLens-100k as a shop through the same doors as a real one, in its own database (var/movielens).
+demo-movielens: movielens
+	$(PY) -m reco_runtime.movielens_shop var/ml-100k var/movielens/shop
+	$(ML_ENV) $(PY) manage.py migrate --noinput -v0
+	$(ML_ENV) $(PY) manage.py import_catalog var/movielens/shop/catalog.jsonl --full
+	$(ML_ENV) $(PY) manage.py import_interactions var/movielens/shop/interactions.csv
+	$(ML_ENV) $(PY) manage.py train_models
+	$(ML_ENV) $(PY) manage.py demo_users
+	$(ML_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
