@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ITEMS ?= 20000
 SESSIONS ?= 1500
 PORT ?= 8000
-ML_ENV := VAR_DIR=$(CURDIR)/var/movielens
+ML_ENV := VAR_DIR=$(CURDIR)/var/movielens TRAINING_WINDOW_DAYS=365
 PG_URL ?= postgres://postgres@127.0.0.1:5432/controlplane
 SERVICES_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1
 

@@ -1,10 +1,14 @@
 """The runtime's catalog read from the Item table: names become codes, category paths a tree."""
 
 import numpy as np
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 
 from experiments.models import Item
 from experiments.models.catalog import CATEGORY_SEPARATOR
 from reco_runtime.catalog import Catalog
+
+DESCRIPTION_CHARS = 300
 
 
 def _codes(names: list[str]) -> np.ndarray:
@@ -40,10 +44,13 @@ def catalog_snapshot() -> Catalog:
     """The runtime catalog built from the Item table, in a stable order (by item_id).
 
     Category paths and brand names become codes here; the runtime never sees names. Unavailable
-    items are in it too: they have a history to learn from, and serving filters them."""
+    items are in it too: they have a history to learn from, and serving filters them. An item's
+    text (``titles``, what the content model reads) is its title and the start of its description.
+    """
     rows = list(
         Item.objects.order_by("item_id")
-        .values_list("item_id", "title", "category", "brand", "price", "created_at")
+        .annotate(text=Concat("title", Value(" "), Substr("description", 1, DESCRIPTION_CHARS)))
+        .values_list("item_id", "text", "category", "brand", "price", "created_at")
         .iterator(chunk_size=20_000)
     )
     if not rows:
@@ -56,7 +63,7 @@ def catalog_snapshot() -> Catalog:
         brand=_codes(list(brand)),
         price=np.array([float(p) for p in price], dtype=np.float32),
         created_at=np.array([c.timestamp() for c in created], dtype=np.float64),
-        titles=np.array(titles, dtype=object),
+        titles=np.array([text.strip() for text in titles], dtype=object),
         category_parent=parent,
         category_names=names,
     )

@@ -53,9 +53,11 @@ class ContentParams:
 
 
 def item_documents(catalog: Catalog) -> list[str]:
-    """One text per item: title, category and brand tokens."""
+    """One text per item: title, category and brand tokens, and the words of its category path
+    when the catalog names its categories ("Shoes > Sneakers" adds "Shoes Sneakers")."""
+    names = [name.replace(">", " ") for name in np.asarray(catalog.category_names).tolist()]
     return [
-        f"{t} cat{c} brand{b}"
+        f"{t} cat{c} brand{b} {names[c]}".rstrip()
         for t, c, b in zip(
             catalog.titles.tolist(), catalog.category.tolist(), catalog.brand.tolist(), strict=True
         )
