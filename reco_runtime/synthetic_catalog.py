@@ -100,8 +100,9 @@ def titles_for(
         _NOUNS[c % len(_NOUNS)] + ("" if c < len(_NOUNS) else f"{c // len(_NOUNS)}")
         for c in range(int(category.max()) + 1)
     ]
+    brands = brand_names(int(brand.max()) + 1)
     return [
-        f"brand{b} {_WORDS[s0]} {_WORDS[s1]} {nouns[c]}"
+        f"{brands[b]} {_WORDS[s0]} {_WORDS[s1]} {nouns[c]}"
         for b, s0, s1, c in zip(
             brand.tolist(), style[:, 0].tolist(), style[:, 1].tolist(), category.tolist(), strict=True
         )
