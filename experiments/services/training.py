@@ -31,6 +31,10 @@ TRAINING_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
 EVAL_USERS = 500
 
 
+class NoInteractionsError(ValueError):
+    """Nothing to train on: no interactions of catalog items, imported or live."""
+
+
 def training_window_start() -> datetime | None:
     """The first instant of the training window: ``TRAINING_WINDOW_DAYS`` back from the newest
     interaction (imported or live), so a history that ends in the past still trains. None when
@@ -96,16 +100,22 @@ def models_train(
     (``version_guard``: not worse than the serving version on a fresh holdout beyond
     ``RETRAIN_TOLERANCE``) and it is not pinned; otherwise only variants that had no version get
     one. Each verdict is recorded on the variant (note and history). With ``evaluate`` the manifest
-    records offline metrics on a temporal holdout; without it the guard cannot compare.
+    records offline metrics on a temporal holdout; without it the guard cannot compare. With no
+    interactions at all it raises ``NoInteractionsError`` before writing anything.
     """
     say = progress or (lambda message: None)
     catalog = catalog_snapshot()
+    interactions = interactions_load(catalog)
+    if len(interactions) == 0:
+        raise NoInteractionsError(
+            f"no interactions to train on for the {catalog.n_items} catalog items: import the shop's "
+            "history first (python manage.py import_interactions FILE)"
+        )
     provided = slots_defaults_ensure()
     if provided:
         say(f"default variants for {len(provided)} slots without any: {', '.join(provided)}")
     reg = registry()
     catalog_version = reg.save_catalog(catalog)
-    interactions = interactions_load(catalog)
     say(f"catalog {catalog_version}: {catalog.n_items} items, {len(interactions)} interactions")
     groups = _variant_groups(algorithms)
     planned = [(algorithm, json.loads(params_json)) for algorithm, params_json in groups]

@@ -253,7 +253,7 @@ class HttpResponse:
 
 
 class HttpStorefront:
-    """Posts like DRF's ``APIClient`` (so ``storefront_helpers`` work with it), but over real HTTP."""
+    """Posts and puts like DRF's ``APIClient`` (so ``storefront_helpers`` work with it), over real HTTP."""
 
     def __init__(self, server: WebServer, api_key: str, timeout_s: float = 30.0) -> None:
         self.server = server
@@ -263,11 +263,18 @@ class HttpStorefront:
 
     def post(self, path: str, data: dict, format: str = "json") -> HttpResponse:
         assert format == "json"
+        return self._send("POST", path, data)
+
+    def put(self, path: str, data: dict, format: str = "json") -> HttpResponse:
+        assert format == "json"
+        return self._send("PUT", path, data)
+
+    def _send(self, method: str, path: str, data: dict) -> HttpResponse:
         started = time.perf_counter()
         connection = http.client.HTTPConnection(HOST, self.server.port, timeout=self.timeout_s)
         try:
             connection.request(
-                "POST",
+                method,
                 path,
                 body=json.dumps(data).encode(),
                 headers={"Content-Type": "application/json", "Authorization": f"Api-Key {self.api_key}"},
