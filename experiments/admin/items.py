@@ -86,6 +86,12 @@ class ItemAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        """Items are never deleted, here as in imports: trained models and the serving catalog
+        still hold a deleted item until the next retraining, and its history would lose its
+        item. Delisting is marking it unavailable, which serving honours within seconds."""
+        return False
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if "available" in form.changed_data or (not change and not obj.available):

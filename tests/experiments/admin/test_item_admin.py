@@ -96,3 +96,17 @@ def test_the_list_filters_by_availability_and_category_level_and_marks_in_bulk(
         )
     assert not Item.objects.filter(available=True).exists()
     assert changes == [["bag", "sneaker"]]
+
+
+@pytest.mark.django_db
+def test_items_cannot_be_deleted_only_marked_unavailable(admin_client):
+    item = ItemFactory()
+    page = admin_client.get(f"/admin/experiments/item/{item.pk}/change/").content.decode()
+    assert "deletelink" not in page
+    assert admin_client.post(f"/admin/experiments/item/{item.pk}/delete/", {"post": "yes"}).status_code == 403
+    response = admin_client.post(
+        "/admin/experiments/item/",
+        {"action": "delete_selected", "_selected_action": [item.pk], "post": "yes"},
+    )
+    assert response.status_code in (200, 302)
+    assert Item.objects.filter(pk=item.pk).exists()
