@@ -4,17 +4,23 @@ Columns: ``user_id, session_id, item_id, type, ts, value, event_id`` (``value`` 
 optional). A row without ``event_id`` is keyed by a hash of its fields, so a second import of the
 same file adds nothing. Every problem is a ``RowProblem`` with a stable ``code``; the importer
 reports it with the row's line and keeps the good rows.
+
+Rows travel as plain tuples, in ``COLUMNS`` order in and ``ROW_FIELDS`` order out: a history runs
+to millions of rows, and the common case (every field a short string) is checked inline.
 """
 
-import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import blake2b
 
 INTERACTION_TYPES = frozenset({"view", "click", "add_to_cart", "purchase"})
 REQUIRED_COLUMNS = ("user_id", "session_id", "item_id", "type", "ts")
 OPTIONAL_COLUMNS = ("value", "event_id")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# A checked row: the dedupe key (the shop's event id, or the row's content hash), the fields, and
+# ``ts_text``, the timestamp in UTC as ISO 8601 (``ts.isoformat()``), which the key is made of.
+ROW_FIELDS = ("key", "user_id", "session_id", "item_id", "type", "ts", "ts_text", "value")
 ID_MAX_CHARS = 128
 # A row keyed by its content gets this prefix, so it can never collide with a shop's own event id
 # unless the shop chose ids in this very form.
@@ -34,26 +40,12 @@ class RowRejected(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True, slots=True)
-class InteractionRow:
-    """A valid row; ``key`` is the dedupe key (the shop's event id, or the row's content hash)."""
-
-    key: str
-    user_id: str
-    session_id: str
-    item_id: str
-    type: str
-    ts: datetime
-    value: float | None
-
-
 def _reject(field: str, code: str, message: str) -> RowRejected:
     return RowRejected(RowProblem(field, code, message))
 
 
-def _text(raw: dict, field: str) -> str:
-    value = raw.get(field)
-    if type(value) is str and len(value) <= ID_MAX_CHARS:  # the common case, first
+def _text(value, field: str) -> str:
+    if type(value) is str and len(value) <= ID_MAX_CHARS and "\x00" not in value:  # the common case
         return value.strip()
     if value is None:
         return ""
@@ -62,14 +54,16 @@ def _text(raw: dict, field: str) -> str:
     text = str(value).strip()
     if len(text) > ID_MAX_CHARS:
         raise _reject(field, "too_long", f"{field} is longer than {ID_MAX_CHARS} characters")
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL: storing it would fail the whole chunk, not this row.
+        raise _reject(field, "invalid_character", f"{field} holds a NUL character")
     return text
 
 
-def _timestamp(raw: dict, *, latest: datetime) -> datetime:
-    value = raw.get("ts")
+def _timestamp(value, latest: datetime) -> datetime:
     if value is None or value == "":
         raise _reject("ts", "required", "ts is required (ISO 8601, e.g. 2024-05-01T12:00:00Z)")
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise _reject("ts", "wrong_type", "ts must be an ISO 8601 string")
     try:
         ts = datetime.fromisoformat(value.strip())
@@ -82,8 +76,7 @@ def _timestamp(raw: dict, *, latest: datetime) -> datetime:
     return ts
 
 
-def _value(raw: dict, kind: str) -> float | None:
-    value = raw.get("value")
+def _value(value, kind: str) -> float | None:
     if value is None or value == "":
         if kind == "purchase":
             raise _reject("value", "missing_value", "a purchase needs its order line's value")
@@ -99,41 +92,44 @@ def _value(raw: dict, kind: str) -> float | None:
     return number
 
 
-def _key(event_id: str, fields: tuple) -> str:
-    if event_id:
-        return event_id
-    digest = hashlib.blake2b("\x1f".join(map(str, fields)).encode(), digest_size=16).hexdigest()
-    return ROW_KEY_PREFIX + digest
-
-
 def unknown_columns(columns) -> list[str]:
     return sorted(set(columns) - set(COLUMNS))
 
 
-def interaction_row_parse(raw: dict, *, latest: datetime, columns_checked: bool = False) -> InteractionRow:
-    """Check one row (a dict of column -> value as read); raises ``RowRejected`` on the first problem.
+def interaction_row_check(values: tuple, *, latest: datetime) -> tuple:
+    """Check one row, its values in ``COLUMNS`` order (``None`` for a column the row lacks);
+    return it in ``ROW_FIELDS`` order, or raise ``RowRejected`` on the first problem.
 
-    ``latest``: the newest acceptable timestamp (now plus the allowed clock skew);
-    ``columns_checked``: the caller has checked the columns already (a CSV header).
+    ``latest``: the newest acceptable timestamp (now plus the allowed clock skew).
     """
-    extra = () if columns_checked else unknown_columns(raw)
-    if extra:
-        raise _reject(
-            extra[0], "unknown_column", f"unknown column {extra[0]!r}; columns are {', '.join(COLUMNS)}"
-        )
-    user_id, session_id = _text(raw, "user_id"), _text(raw, "session_id")
+    user_id, session_id, item_id, kind, ts, value, event_id = values
+    user_id, session_id = _text(user_id, "user_id"), _text(session_id, "session_id")
     if not user_id and not session_id:
         raise _reject("user_id", "required", "a row needs a user_id or a session_id (or both)")
-    item_id = _text(raw, "item_id")
+    item_id = _text(item_id, "item_id")
     if not item_id:
         raise _reject("item_id", "required", "item_id is required")
-    kind = _text(raw, "type")
+    kind = _text(kind, "type")
     if kind not in INTERACTION_TYPES:
         raise _reject(
             "type", "bad_type", f"type {kind[:40]!r} is not one of {', '.join(sorted(INTERACTION_TYPES))}"
         )
-    ts = _timestamp(raw, latest=latest)
-    value = _value(raw, kind)
-    event_id = _text(raw, "event_id")
-    key = _key(event_id, (user_id, session_id, item_id, kind, ts.isoformat(), value))
-    return InteractionRow(key, user_id, session_id, item_id, kind, ts, value)
+    ts = _timestamp(ts, latest)
+    value = _value(value, kind)
+    event_id = _text(event_id, "event_id")
+    ts_text = ts.isoformat()
+    if not event_id:
+        # The key of rows stored before stays the key: these exact bytes, this hash.
+        content = f"{user_id}\x1f{session_id}\x1f{item_id}\x1f{kind}\x1f{ts_text}\x1f{value}"
+        event_id = ROW_KEY_PREFIX + blake2b(content.encode(), digest_size=16).hexdigest()
+    return (event_id, user_id, session_id, item_id, kind, ts, ts_text, value)
+
+
+def interaction_row_parse(raw: dict, *, latest: datetime) -> tuple:
+    """Check one row given as a dict of column -> value (a JSON object); see ``interaction_row_check``."""
+    extra = unknown_columns(raw)
+    if extra:
+        raise _reject(
+            extra[0], "unknown_column", f"unknown column {extra[0]!r}; columns are {', '.join(COLUMNS)}"
+        )
+    return interaction_row_check(tuple(map(raw.get, COLUMNS)), latest=latest)

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from experiments.domain.item_fields import ItemInvalid, item_fields_parse
 from experiments.models import Item
 
 from .catalog_files import CatalogFileError, catalog_file_identify, catalog_rows
+from .chunk_writer import ChunkWriter
 from .item_availability import items_availability_changed
 from .item_upserts import RowRejection, UpsertResult, items_upsert
 
@@ -91,7 +92,8 @@ def catalog_import(
     summary = ImportSummary(dry_run=dry_run)
     seen: set[str] = set()
     chunk: list[tuple[int, dict[str, Any]]] = []
-    with _ChunkWriter(summary, dry_run=dry_run, now=now) as writer:
+    store = partial(items_upsert, dry_run=dry_run, now=now)
+    with ChunkWriter(store, summary._add, name="catalog-import") as writer:
         for line, raw in catalog_rows(file, read_bytes=read_bytes):
             fields = _row_parse(line, raw, text, seen, summary)
             if fields is None:
@@ -107,53 +109,6 @@ def catalog_import(
     if full:
         summary.marked_unavailable = _missing_mark_unavailable(seen, dry_run=dry_run, chunk_rows=chunk_rows)
     return summary
-
-
-class _ChunkWriter:
-    """Upserts chunks in order. On PostgreSQL, outside a caller's transaction, a writer thread
-    with its own connection upserts one chunk while the next is parsed: the database's time
-    and the parsing overlap (psycopg releases the GIL while it waits). Inside a caller's
-    transaction everything stays on the caller's connection, in that transaction."""
-
-    def __init__(self, summary: ImportSummary, *, dry_run: bool, now: datetime) -> None:
-        self.summary, self.dry_run, self.now = summary, dry_run, now
-        background = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-import") if background else None
-        )
-        self.pending: Future | None = None
-
-    def __enter__(self) -> _ChunkWriter:
-        return self
-
-    def write(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
-        if self.pool is None:
-            self.summary._add(items_upsert(chunk, dry_run=self.dry_run, now=self.now))
-            return
-        self._collect()
-        self.pending = self.pool.submit(items_upsert, chunk, dry_run=self.dry_run, now=self.now)
-
-    def _collect(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            self.summary._add(pending.result())
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.pool is None:
-            return
-        try:
-            if exc_info[0] is None:
-                self._collect()
-            elif self.pending is not None:
-                self.pending.exception()  # wait; the caller's error is the one to raise
-        finally:
-            self.pool.submit(_connection_close).result()
-            self.pool.shutdown()
-
-
-def _connection_close() -> None:
-    """Close this thread's database connection (looked up here, in the thread that owns it)."""
-    connection.close()
 
 
 def _row_parse(

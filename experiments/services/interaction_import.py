@@ -5,7 +5,9 @@ It is read as a stream, checked row by row (``domain.interaction_rows``) and sto
 chunk committed on its own: an interrupted import keeps what it stored, and running it again adds
 only the rest. Duplicates are decided by the ``Interaction.event_id`` unique key (the shop's event
 id or the row's hash) with ``ON CONFLICT DO NOTHING``. On PostgreSQL a chunk goes through ``COPY``
-into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
+into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; the COPY
+text is built here in blocks (``copy_text``), and a writer thread stores a chunk while the next is
+parsed (``chunk_writer``).
 
 Rows go to the ``Interaction`` table, never to the event ledger: they train models and never reach
 an experiment's posteriors.
@@ -20,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -27,21 +30,24 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from experiments.domain.interaction_rows import (
+    COLUMNS,
     REQUIRED_COLUMNS,
     ROW_KEY_PREFIX,
-    InteractionRow,
     RowProblem,
     RowRejected,
+    interaction_row_check,
     interaction_row_parse,
     unknown_columns,
 )
 from experiments.models import Interaction, Item
 
+from .chunk_writer import ChunkWriter
+from .copy_text import COPY_NULL, copy_lines_write, copy_text_fields
 from .sql import insert_new_returning, server_bound_cursor
 
 CHUNK_ROWS = 50_000
 PROBLEMS_KEPT = 1_000  # reported one by one; beyond that only counted by code
-COLUMNS = ("event_id", "user_id", "session_id", "item_id", "type", "ts", "value")
+TABLE_COLUMNS = ("event_id", "user_id", "session_id", "item_id", "type", "ts", "value")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -108,7 +114,7 @@ def _text_stream(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
-def _csv_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
+def _csv_rows(stream) -> Iterator[tuple[int, tuple | RowProblem]]:
     reader = csv.reader(stream)
     header = next(reader, None)
     if header is None:
@@ -118,7 +124,7 @@ def _csv_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
     extra = unknown_columns(header)
     if extra:
         raise InteractionImportError(
-            f"unknown column {extra[0]!r} in the header; columns are {', '.join(COLUMNS)}",
+            f"unknown column {extra[0]!r} in the header; columns are {', '.join(TABLE_COLUMNS)}",
             code="unknown_column",
         )
     if missing:
@@ -127,6 +133,11 @@ def _csv_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
             code="missing_column",
         )
     width = len(header)
+    # Each row's values in COLUMNS order; a column the header lacks reads the None put after
+    # the row's fields. A column named twice is read from its last place.
+    place = {name: n for n, name in enumerate(header)}
+    pick = itemgetter(*(place.get(column, width) for column in COLUMNS))
+    pad = (None,) if any(column not in place for column in COLUMNS) else ()
     for row in reader:
         if not row:
             continue
@@ -136,7 +147,9 @@ def _csv_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
                 RowProblem("row", "wrong_field_count", f"{len(row)} fields, header has {width}"),
             )
             continue
-        yield reader.line_num, dict(zip(header, row, strict=True))
+        if pad:
+            row.extend(pad)
+        yield reader.line_num, pick(row)
 
 
 def _jsonl_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
@@ -159,8 +172,9 @@ def _jsonl_rows(stream) -> Iterator[tuple[int, dict | RowProblem]]:
         yield line, raw
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, dict | RowProblem]]:
-    """(line, raw row or a problem with the whole line); file-level errors as ``InteractionImportError``."""
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, tuple | dict | RowProblem]]:
+    """(line, the row's values in ``COLUMNS`` order (CSV) or its object (JSON Lines), or a
+    problem with the whole line); file-level errors as ``InteractionImportError``."""
     try:
         with _text_stream(path) as stream:
             yield from (_csv_rows if fmt == "csv" else _jsonl_rows)(stream)
@@ -172,38 +186,46 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int, dict | RowProblem]]:
         raise InteractionImportError(f"not readable as CSV ({exc})", code="bad_csv") from exc
 
 
-def _store(rows: list[InteractionRow]) -> int:
-    """Insert the rows that are new; return how many were."""
+def _store(rows: list[tuple]) -> int:
+    """Insert the checked rows (``ROW_FIELDS`` order) that are new; return how many were."""
     if not rows:
         return 0
-    values = [(r.key, r.user_id, r.session_id, r.item_id, r.type, r.ts, r.value) for r in rows]
     if connection.vendor == "postgresql":
-        return _store_copy(values)
-    return len(insert_new_returning(Interaction, COLUMNS, values, conflict="event_id"))
+        return _store_copy(rows)
+    values = [
+        (key, user, session, item, kind, ts, value) for key, user, session, item, kind, ts, _, value in rows
+    ]
+    return len(insert_new_returning(Interaction, TABLE_COLUMNS, values, conflict="event_id"))
 
 
-def _store_copy(values: list[tuple]) -> int:
+def _store_copy(rows: list[tuple]) -> int:
     """PostgreSQL: COPY into a temporary staging table, then one INSERT ... ON CONFLICT DO NOTHING."""
     table = connection.ops.quote_name(Interaction._meta.db_table)
-    columns = ", ".join(COLUMNS)
+    columns = ", ".join(TABLE_COLUMNS)
+    lines = [
+        copy_text_fields((key, user, session, item, kind, ts_text))
+        + (_NULL_VALUE if value is None else f"\t{value!r}\n")
+        for key, user, session, item, kind, _, ts_text, value in rows
+    ]
     with transaction.atomic(), server_bound_cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS interaction_staging ON COMMIT DELETE ROWS "
             f"AS SELECT {columns} FROM {table} WITH NO DATA"
         )
         with cursor.copy(f"COPY interaction_staging ({columns}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
-        # DISTINCT ON: a conflict inside one INSERT would fail it; within-file duplicates are
-        # rejected before this, so it only guards the key.
+            copy_lines_write(copy, lines)
+        # A key twice in one INSERT ... DO NOTHING is inserted once (the second finds the first).
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT DISTINCT ON (event_id) {columns} "
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "
             f"FROM interaction_staging ON CONFLICT (event_id) DO NOTHING"
         )
         added = cursor.rowcount
         # ON COMMIT only empties it when this is the outermost transaction.
         cursor.execute("TRUNCATE interaction_staging")
         return added
+
+
+_NULL_VALUE = f"\t{COPY_NULL}\n"
 
 
 def interactions_import(
@@ -225,47 +247,59 @@ def interactions_import(
     known_items = set(Item.objects.values_list("item_id", flat=True).iterator(chunk_size=50_000))
     seen: set[int] = set()  # within this file; hash() of the key is stable inside one process
     result, chunk = ImportResult(), []
-    for line, raw in _rows(path, fmt):
-        result.rows += 1
-        row = _checked(raw, latest=latest, known_items=known_items, seen=seen, columns_checked=fmt == "csv")
-        if isinstance(row, RowProblem):
-            result.reject(line, row)
-        else:
+
+    def store(job: tuple[list[tuple], int]) -> tuple[int, int, int]:
+        rows, read = job
+        return _store(rows), len(rows), read
+
+    def collect(stored: tuple[int, int, int]) -> None:
+        added, count, read = stored
+        result.added += added
+        result.already_present += count - added
+        if progress is not None:
+            progress(read)
+
+    with ChunkWriter(store, collect, name="interaction-import") as writer:
+        for line, raw in _rows(path, fmt):
+            result.rows += 1
+            try:
+                row = (
+                    interaction_row_check(raw, latest=latest) if type(raw) is tuple else _parsed(raw, latest)
+                )
+            except RowRejected as exc:
+                result.reject(line, exc.problem)
+                continue
+            problem = _problem(row, known_items, seen)
+            if problem is not None:
+                result.reject(line, problem)
+                continue
             chunk.append(row)
-        if len(chunk) >= chunk_rows:
-            _chunk_flush(chunk, result, progress)
-    if not result.rows:
-        raise InteractionImportError("the file has no rows", code="empty_file")
-    _chunk_flush(chunk, result, progress)
+            if len(chunk) >= chunk_rows:
+                writer.write((chunk, result.rows))
+                chunk = []
+        if not result.rows:
+            raise InteractionImportError("the file has no rows", code="empty_file")
+        writer.write((chunk, result.rows))
     return result
 
 
-def _checked(
-    raw, *, latest: datetime, known_items: set, seen: set, columns_checked: bool
-) -> InteractionRow | RowProblem:
+def _parsed(raw: dict | RowProblem, latest: datetime) -> tuple:
     if isinstance(raw, RowProblem):
-        return raw
-    try:
-        row = interaction_row_parse(raw, latest=latest, columns_checked=columns_checked)
-    except RowRejected as exc:
-        return exc.problem
-    if row.item_id not in known_items:
-        return RowProblem("item_id", "unknown_item", f"item {row.item_id[:40]!r} is not in the catalog")
-    marker = hash(row.key)
+        raise RowRejected(raw)
+    return interaction_row_parse(raw, latest=latest)
+
+
+def _problem(row: tuple, known_items: set, seen: set) -> RowProblem | None:
+    """The row's problem in this file and catalog: an unknown item, or a key seen earlier."""
+    key, item_id = row[0], row[3]
+    if item_id not in known_items:
+        return RowProblem("item_id", "unknown_item", f"item {item_id[:40]!r} is not in the catalog")
+    marker = hash(key)
     if marker in seen:
-        if row.key.startswith(ROW_KEY_PREFIX):
+        if key.startswith(ROW_KEY_PREFIX):
             return RowProblem("row", "duplicate_row", "the same row appears earlier in this file")
         return RowProblem(
-            "event_id", "duplicate_event_id", f"event_id {row.key[:40]!r} appears earlier in this file"
+            "event_id", "duplicate_event_id", f"event_id {key[:40]!r} appears earlier in this file"
         )
     seen.add(marker)
-    return row
-
-
-def _chunk_flush(chunk: list, result: ImportResult, progress: Callable[[int], None] | None) -> None:
-    added = _store(chunk)
-    result.added += added
-    result.already_present += len(chunk) - added
-    if progress is not None:
-        progress(result.rows)
-    chunk.clear()
+    return None

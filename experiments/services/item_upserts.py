@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from experiments.domain.item_fields import ITEM_FIELDS, ItemInvalid, item_required_check
 from experiments.models import Item
 
+from .copy_text import copy_lines_write, copy_text_fields
 from .item_availability import items_availability_changed
 from .sql import server_bound_cursor
 
@@ -197,9 +198,8 @@ def _update(rows: list[dict[str, Any]], now: datetime) -> None:
 
 
 def _load_table_fill(cursor, rows: list[dict[str, Any]], now: datetime) -> None:
-    """PostgreSQL: ``rows`` into this session's scratch table by COPY, as COPY's own text format
-    built here in blocks: psycopg's ``write_row`` formats each value through Python-level
-    adapters, several times the cost of the rest of a chunk's work."""
+    """PostgreSQL: ``rows`` into this session's scratch table by COPY, in COPY's text format
+    built here (``copy_text``)."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in WRITE_COLUMNS)
     cursor.execute(
@@ -209,12 +209,7 @@ def _load_table_fill(cursor, rows: list[dict[str, Any]], now: datetime) -> None:
     cursor.execute(f"TRUNCATE {LOAD_TABLE}")
     stamp = now.isoformat()
     with cursor.copy(f"COPY {LOAD_TABLE} ({names}) FROM STDIN") as copy:
-        for start in range(0, len(rows), 1_000):
-            copy.write("".join(_copy_line(row, stamp) for row in rows[start : start + 1_000]))
-
-
-# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+        copy_lines_write(copy, [_copy_line(row, stamp) for row in rows])
 
 
 _COPY_ORDER = (*ITEM_FIELDS, "updated_at")
@@ -222,29 +217,22 @@ assert _COPY_ORDER == WRITE_COLUMNS, "_copy_line writes the columns in WRITE_COL
 
 
 def _copy_line(row: dict[str, Any], stamp: str) -> str:
-    """One row in COPY's text format, columns in ``WRITE_COLUMNS`` order.
-
-    Fields are joined with NUL, which no stored text can hold (the validator refuses it), so
-    the rare line that needs escaping is escaped in one pass and the separators put back."""
-    line = "\0".join(
-        (
-            row["item_id"],
-            row["title"],
-            row["description"],
-            row["category"],
-            row["brand"],
-            str(row["price"]),
-            row["currency"],
-            "t" if row["available"] else "f",
-            orjson.dumps(row["attributes"]).decode(),
-            row["image_url"],
-            row["created_at"].isoformat(),
-            stamp,
-        )
+    """One row in COPY's text format, columns in ``WRITE_COLUMNS`` order."""
+    fields = (
+        row["item_id"],
+        row["title"],
+        row["description"],
+        row["category"],
+        row["brand"],
+        str(row["price"]),
+        row["currency"],
+        "t" if row["available"] else "f",
+        orjson.dumps(row["attributes"]).decode(),
+        row["image_url"],
+        row["created_at"].isoformat(),
+        stamp,
     )
-    if "\\" in line or "\t" in line or "\n" in line or "\r" in line:
-        line = line.translate(_COPY_ESCAPES)
-    return line.replace("\0", "\t") + "\n"
+    return copy_text_fields(fields) + "\n"
 
 
 def item_availability_saved(*, item_id: str) -> None:

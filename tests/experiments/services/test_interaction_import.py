@@ -239,3 +239,108 @@ def test_the_bulk_path_on_postgresql_copies_chunks_and_skips_what_is_there(tmp_p
     assert (again.added, again.already_present) == (0, 2_501)
     assert Interaction.objects.count() == 2_501
     assert Interaction.objects.get(event_id="e-1").value == 5.0
+
+
+def test_row_keys_stay_those_of_earlier_imports(items, tmp_path):
+    # A file imported by an earlier release, imported again, must find its rows by these keys.
+    path = write(
+        tmp_path,
+        "h.jsonl",
+        json.dumps(
+            {
+                "user_id": "u1",
+                "session_id": "s1",
+                "item_id": "p-0",
+                "type": "view",
+                "ts": "2024-01-01T10:00:00Z",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "user_id": " u2",
+                "session_id": "",
+                "item_id": "p-1",
+                "type": "purchase",
+                "ts": "2024-01-02T10:00:00.250+02:00",
+                "value": "19.90",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "user_id": 7,
+                "session_id": "s",
+                "item_id": "p-2",
+                "type": "click",
+                "ts": "2024-01-03 10:00:00",
+                "value": 3,
+            }
+        )
+        + "\n",
+    )
+    assert interactions_import(path=path).added == 3
+    assert set(Interaction.objects.values_list("event_id", flat=True)) == {
+        "row:4a1c62dd9acfab3d56200c3ec9efd4fd",
+        "row:0aa234f3209b795c2e80215b16262a5b",
+        "row:5a54ae66d4398d347c74dce2a1b46d0e",
+    }
+
+
+def test_csv_columns_in_any_order_and_without_the_optional_ones(items, tmp_path):
+    path = write(
+        tmp_path,
+        "h.csv",
+        "ts,type,item_id,session_id,user_id\n2024-01-01T10:00:00Z,view,p-0,s1,u1\n"
+        + "2024-01-01T10:00:01Z,purchase,p-1,s1,u1\n",
+    )
+    result = interactions_import(path=path)
+    assert codes(result) == [(3, "value", "missing_value")]
+    stored = Interaction.objects.get()
+    assert (stored.user_id, stored.session_id, stored.item_id, stored.type, stored.value) == (
+        "u1",
+        "s1",
+        "p-0",
+        "view",
+        None,
+    )
+
+
+def test_a_nul_character_rejects_its_row_only(items, tmp_path):
+    path = write(
+        tmp_path,
+        "h.csv",
+        HEADER + "u\x001,s1,p-0,view,2024-01-01T10:00:00Z,,\nu1,s1,p-0,view,2024-01-01T10:00:00Z,,\n",
+    )
+    result = interactions_import(path=path)
+    assert codes(result) == [(2, "user_id", "invalid_character")]
+    assert result.added == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_path_stores_every_character_and_value_as_read(tmp_path):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    ItemFactory(item_id="p\\0")
+    ItemFactory(item_id="p-1")
+    path = write(
+        tmp_path,
+        "h.csv",
+        HEADER
+        + '"u\\1","s\t1","p\\0",view,2024-01-01T10:00:00Z,,"e\\N"\n'
+        + '"u\r\n2",s2,p-1,purchase,2024-01-01T10:00:00+02:00,0.1,\n'
+        + "u3,s3,p-1,add_to_cart,2024-01-01T10:00:00.5Z,,\n",
+    )
+    seen = []
+    result = interactions_import(path=path, chunk_rows=1, progress=seen.append)
+    assert (result.added, result.rejected) == (3, 0)
+    assert seen == [1, 2, 3, 3]
+    stored = {
+        i.user_id: (i.event_id, i.session_id, i.item_id, i.ts.isoformat(), i.value)
+        for i in Interaction.objects.all()
+    }
+    assert stored["u\\1"] == ("e\\N", "s\t1", "p\\0", "2024-01-01T10:00:00+00:00", None)
+    assert stored["u\r\n2"][3:] == ("2024-01-01T08:00:00+00:00", 0.1)
+    assert stored["u3"][3:] == ("2024-01-01T10:00:00.500000+00:00", None)
