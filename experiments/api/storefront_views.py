@@ -131,26 +131,13 @@ class EventBatchApi(StorefrontApi):
         return super().post(request)
 
     def handle(self, body):
-        body = require_object(body)
-        events = body.get("events")
-        if not isinstance(events, list):
-            raise ApiError(code="invalid_field", field="events", detail="events must be a list.")
-        if len(events) > MAX_EVENTS_PER_BATCH:
-            raise ApiError(
-                code="too_many_events",
-                detail=f"A batch holds at most {MAX_EVENTS_PER_BATCH} events.",
-                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        try:
-            result = events_record(events=events)
-        except DatabaseError:
-            # Never a silent 202: the storefront must retry this batch later.
-            return (
-                {"code": "database_unavailable", "detail": "Events cannot be stored right now; retry."},
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                {"Retry-After": str(RETRY_AFTER_S)},
-            )
-        return result.as_dict(), status.HTTP_202_ACCEPTED, None
+        return _batch_handle(
+            body,
+            "events",
+            MAX_EVENTS_PER_BATCH,
+            lambda events: events_record(events=events),
+            status.HTTP_202_ACCEPTED,
+        )
 
 
 class ItemBatchApi(StorefrontApi):
@@ -175,22 +162,34 @@ class ItemBatchApi(StorefrontApi):
         return Response(data, status=status_code, headers=headers)
 
     def handle(self, body):
-        body = require_object(body)
-        items = body.get("items")
-        if not isinstance(items, list):
-            raise ApiError(code="invalid_field", field="items", detail="items must be a list.")
-        if len(items) > MAX_ITEMS_PER_BATCH:
-            raise ApiError(
-                code="too_many_items",
-                detail=f"A batch holds at most {MAX_ITEMS_PER_BATCH} items.",
-                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        try:
-            result = items_record(items=items)
-        except DatabaseError:
-            return (
-                {"code": "database_unavailable", "detail": "Items cannot be stored right now; retry."},
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                {"Retry-After": str(RETRY_AFTER_S)},
-            )
-        return result.as_dict(), status.HTTP_200_OK, None
+        return _batch_handle(
+            body, "items", MAX_ITEMS_PER_BATCH, lambda items: items_record(items=items), status.HTTP_200_OK
+        )
+
+
+def _batch_handle(body, field: str, limit: int, record, ok_status: int):
+    """A storefront batch (``{"events": [...]}``, ``{"items": [...]}``): the list, its size limit
+    (413), then ``record``; a database that cannot take it is a 503 with ``Retry-After``, never a
+    silent success, so the storefront retries the batch later."""
+    body = require_object(body)
+    rows = body.get(field)
+    if not isinstance(rows, list):
+        raise ApiError(code="invalid_field", field=field, detail=f"{field} must be a list.")
+    if len(rows) > limit:
+        raise ApiError(
+            code=f"too_many_{field}",
+            detail=f"A batch holds at most {limit} {field}.",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    try:
+        result = record(rows)
+    except DatabaseError:
+        return (
+            {
+                "code": "database_unavailable",
+                "detail": f"{field.capitalize()} cannot be stored right now; retry.",
+            },
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+    return result.as_dict(), ok_status, None
