@@ -23,7 +23,7 @@ demo: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo --items $(ITEMS)
 	$(PY) manage.py simulate_traffic --sessions $(SESSIONS)
-	$(PY) manage.py demo_users
+	$(PY) manage.py demo_users --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 # MovieLens-100k as a shop through the same doors as a real one, in its own database (var/movielens).
@@ -33,7 +33,7 @@ demo-movielens: movielens
 	$(ML_ENV) $(PY) manage.py import_catalog var/movielens/shop/catalog.jsonl --full
 	$(ML_ENV) $(PY) manage.py import_interactions var/movielens/shop/interactions.csv
 	$(ML_ENV) $(PY) manage.py train_models
-	$(ML_ENV) $(PY) manage.py demo_users
+	$(ML_ENV) $(PY) manage.py demo_users --port $(PORT)
 	$(ML_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 serve: install

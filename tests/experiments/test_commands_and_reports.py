@@ -139,3 +139,10 @@ def test_the_openapi_schema_documents_the_storefront_contract(client):
         "dwell_ms",
         "items",
     } <= set(event_fields)
+
+
+@pytest.mark.django_db
+def test_demo_users_prints_the_admin_url_of_the_port_the_demo_serves_on():
+    out = io.StringIO()
+    call_command("demo_users", "--port", "8030", stdout=out)
+    assert "http://127.0.0.1:8030/admin/" in out.getvalue()

@@ -11,9 +11,14 @@ DEMO_USERS = (("admin", None), ("merch", "merchandiser"), ("analyst", "analyst")
 class Command(BaseCommand):
     help = "Create (or reset) the demo's admin, merchandiser and analyst logins and print them."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--port", type=int, default=8000, help="The port the demo serves on (for the URL)."
+        )
+
+    def handle(self, *args, port: int, **options):
         groups_ensure()
-        self.stdout.write("Logins for http://127.0.0.1:8000/admin/ (passwords are new each run):")
+        self.stdout.write(f"Logins for http://127.0.0.1:{port}/admin/ (passwords are new each run):")
         for username, group in DEMO_USERS:
             password = secrets.token_urlsafe(9)
             user, _ = User.objects.get_or_create(username=username)
