@@ -183,7 +183,10 @@ class VariantForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "— none yet —")]
-        choices += [(m.version, f"{m.version} ({m.algorithm}, {m.created_at})") for m in model_versions()]
+        choices += [
+            (m.version, f"{m.version} ({m.algorithm}, trained {_trained_at(m.created_at)} UTC)")
+            for m in model_versions()
+        ]
         current = self.instance.model_version
         if current and current not in {c[0] for c in choices}:
             choices.append((current, f"{current} (missing artifact)"))
