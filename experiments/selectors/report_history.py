@@ -19,9 +19,11 @@ METRIC_NOUN = {
 
 def _even_split_words(saved: float, noun: str, n_arms: int) -> str:
     split = "a 50/50" if n_arms == 2 else f"an even {n_arms}-way"
+    count = f"{abs(saved):,.0f}"
+    noun = noun.removesuffix("s") if count == "1" else noun  # "1 more click", "2 more clicks"
     if saved >= 0:
-        return f"{saved:,.0f} more {noun} than {split} test"
-    return f"{-saved:,.0f} fewer {noun} than {split} test (the bandit is still exploring)"
+        return f"{count} more {noun} than {split} test"
+    return f"{count} fewer {noun} than {split} test (the bandit is still exploring)"
 
 
 def history_section(experiment, arms, arm_rows: list[dict]) -> dict:
