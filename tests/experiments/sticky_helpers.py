@@ -32,6 +32,9 @@ def experiment_replace(
     experiment = experiment_create(
         key=key, slot=slot, arms=arms, policy=policy, randomization_unit=unit, **config
     )
+    # A fixed salt per key keeps the hash-share assertions seeded rather than a fresh draw each run.
+    Experiment.objects.filter(pk=experiment.pk).update(salt=f"seeded-{key}")
+    experiment.refresh_from_db()
     return experiment_start(experiment=experiment)
 
 
