@@ -29,10 +29,16 @@ import time
 from pathlib import Path
 
 from bench.harness import ROOT, BenchError, say
-from bench.harness.database import bench_env, broker_queue_drop, database_setup, process_env
+from bench.harness.database import (
+    bench_env,
+    broker_queue_drop,
+    database_setup,
+    database_url_argument,
+    process_env,
+)
 from bench.harness.open_loop import OpenLoop
 from bench.harness.report import machine_info, results_write
-from bench.harness.server import Server, sigterm_unwinds, web_workers
+from bench.harness.server import Server, sigterm_unwinds, workers_argument
 from bench.harness.traffic import (
     PAGES_FOR_EVENTS,
     Page,
@@ -59,19 +65,14 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lock-at", type=float, default=6.0, help="seconds into the load")
     parser.add_argument("--lock-s", type=float, default=3.0, help="how long the ledger stays locked")
     parser.add_argument("--sessions", type=int, default=1000, help="shoppers with signals")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
-    )
+    workers_argument(parser)
     parser.add_argument(
         "--ingest-workers", type=int, default=1, help="gunicorn workers of the split layout's ingest"
     )
-    parser.add_argument(
-        "--database-url", default=None, help="default: BENCH_DATABASE_URL or controlplane_bench"
-    )
+    database_url_argument(parser)
     args = parser.parse_args(argv)
     if not args.skip_seed:
         parser.error("run python -m bench.bench_peak first and pass --skip-seed")
-    args.workers = args.workers or web_workers()
     return args
 
 

@@ -51,10 +51,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import ROOT, BenchError, say
-from bench.harness.database import bench_env, broker_queue_drop, database_setup, process_env
+from bench.harness.database import (
+    bench_env,
+    broker_queue_drop,
+    database_setup,
+    database_url_argument,
+    process_env,
+)
 from bench.harness.load import Endpoint, LoadResult, load_tool, timed_run
 from bench.harness.report import Column, machine_info, note_draft, ratio, results_write, table
-from bench.harness.server import Server, sigterm_unwinds, web_workers
+from bench.harness.server import Server, sigterm_unwinds, workers_argument
 from bench.harness.traffic import (
     PAGES_FOR_EVENTS,
     Page,
@@ -269,9 +275,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--items", type=int, default=20_000, help="demo catalog size (default 20000)")
     parser.add_argument("--skip-seed", action="store_true", help="reuse the demo seeded by an earlier run")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
-    )
+    workers_argument(parser)
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
     parser.add_argument("--concurrency", type=int, default=16, help="open connections (default 16)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per endpoint (default 15)")
@@ -286,9 +290,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wrk-threads", type=int, default=1, help="wrk threads (default 1: 2 cores are shared)"
     )
-    parser.add_argument(
-        "--database-url", default=None, help="default: BENCH_DATABASE_URL or controlplane_bench"
-    )
+    database_url_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the JSON result instead of the table")
     parser.add_argument(
         "--note", action="store_true", help="start a dated note in bench/notes/ with the table"
@@ -298,7 +300,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--tool wrk but wrk is not installed (apt-get install -y wrk)")
     if not 1 <= args.events_batch <= 1000:
         parser.error("--events-batch must be within 1..1000")
-    args.workers = args.workers or web_workers()
     return args
 
 

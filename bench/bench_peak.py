@@ -50,6 +50,7 @@ from bench.harness.database import (
     broker_queue_drop,
     connect,
     database_setup,
+    database_url_argument,
     ledger_drain,
     process_env,
 )
@@ -62,7 +63,7 @@ from bench.harness.server import (
     ingest_workers_argument,
     sigterm_unwinds,
     stop,
-    web_workers,
+    workers_argument,
 )
 from bench.harness.traffic import (
     PAGES_FOR_EVENTS,
@@ -248,9 +249,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--history-sessions", type=int, default=None, help="past sessions seeded (seed_demo --sessions)"
     )
     parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
-    )
+    workers_argument(parser)
     parser.add_argument("--port", type=int, default=0)
     ingest_workers_argument(parser)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -273,14 +272,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pages-only", action="store_true", help="closed and open loop pages only (no events, COPY, lag)"
     )
-    parser.add_argument(
-        "--database-url", default=None, help="default: BENCH_DATABASE_URL or controlplane_bench"
-    )
+    database_url_argument(parser)
     parser.add_argument(
         "--note", action="store_true", help="start a dated note in bench/notes/ with the summary"
     )
     args = parser.parse_args(argv)
-    args.workers = args.workers or web_workers()
     return args
 
 

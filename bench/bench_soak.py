@@ -34,7 +34,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import BenchError, say
-from bench.harness.database import bench_env, broker_queue_drop, database_setup, ledger_state, process_env
+from bench.harness.database import (
+    bench_env,
+    broker_queue_drop,
+    database_setup,
+    database_url_argument,
+    ledger_state,
+    process_env,
+)
 from bench.harness.open_loop import run as open_loop_run
 from bench.harness.report import RESULTS_DIR, chart_write, machine_info, results_write, stamp
 from bench.harness.server import (
@@ -46,7 +53,7 @@ from bench.harness.server import (
     rss_mb,
     sigterm_unwinds,
     stop,
-    web_workers,
+    workers_argument,
 )
 from bench.harness.traffic import (
     PAGES_FOR_EVENTS,
@@ -154,15 +161,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=3000, help="shoppers with signals")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
-    )
+    workers_argument(parser)
     ingest_workers_argument(parser)
-    parser.add_argument(
-        "--database-url", default=None, help="default: BENCH_DATABASE_URL or controlplane_bench"
-    )
+    database_url_argument(parser)
     args = parser.parse_args(argv)
-    args.workers = args.workers or web_workers()
     return args
 
 

@@ -8,6 +8,7 @@ run elsewhere (a second seeded catalog, e.g. 1M items, beside the default one).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -46,6 +47,12 @@ def bench_env(
         "OPENBLAS_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def database_url_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url", default=None, help="default: BENCH_DATABASE_URL, else controlplane_bench"
+    )
 
 
 def process_env(env: dict[str, str]) -> dict[str, str]:

@@ -27,6 +27,17 @@ def web_workers() -> int:
     return int(runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])
 
 
+def _worker_count(text: str) -> int:
+    return web_workers() if text == "auto" else int(text)
+
+
+def workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers N``, by default what ``gunicorn.conf.py`` runs on this machine."""
+    parser.add_argument(
+        "--workers", type=_worker_count, default="auto", help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
+
+
 def ingest_workers_argument(parser: argparse.ArgumentParser, default: int = 0) -> None:
     """``--ingest-workers N``: events go to a second gunicorn, as the Procfile's ingest process."""
     parser.add_argument(
