@@ -9,7 +9,7 @@ ML_ENV := VAR_DIR=$(CURDIR)/var/movielens TRAINING_WINDOW_DAYS=365
 PG_URL ?= postgres://postgres@127.0.0.1:5432/controlplane
 SERVICES_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/0 CELERY_BROKER_URL=redis://127.0.0.1:6379/1
 
-.PHONY: movielens install demo demo-movielens serve test test-embedded test-services lint bench bench-peak soak services-up web worker beat clean
+.PHONY: movielens install install-bench demo demo-movielens serve test test-embedded test-services lint bench bench-peak soak services-up web worker beat clean
 
 install: $(VENV)/.installed
 
@@ -60,16 +60,23 @@ test-services: install
 movielens: install
 	test -f var/ml-100k/u.data || $(PY) -m reco_runtime.movielens_fetch var/ml-100k
 
-bench: install
-	$(PY) bench/bench_http.py
+# Benchmarks (bench/README.md): the app's and tests' packages plus requirements-bench.txt.
+install-bench: $(VENV)/.installed-bench
+
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.txt
+	$(VENV)/bin/pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: install-bench
+	$(PY) -m bench.bench_http
 
 # 100k items, shoppers with signals, events alongside, open loop, COPY baseline, posterior lag (~8 min).
-bench-peak: install
-	$(PY) bench/bench_peak.py --items 100000
+bench-peak: install-bench
+	$(PY) -m bench.bench_peak --items 100000
 
 # One hour at a fixed rate on what bench-peak seeded; memory and p99 per minute, with a chart.
-soak: install
-	$(PY) bench/bench_soak.py --skip-seed --minutes 60 --ingest-workers 2
+soak: install-bench
+	$(PY) -m bench.bench_soak --skip-seed --minutes 60 --ingest-workers 2
 
 services-up:
 	pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

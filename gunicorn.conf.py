@@ -2,8 +2,8 @@
 
 Sync workers, one per core plus one; ``WEB_CONCURRENCY`` (or ``-w``) overrides the count. A sync
 worker waits on Redis and PostgreSQL round trips with its core idle, and one spare worker fills
-those gaps. Measured on 2 cores at peak (``bench/bench_peak.py``, runs alternated): 3 workers
-served 25-35% more 12-slot pages than 2, with p99 44 ms instead of 54-63 ms; 4 served fewer than 3.
+those gaps; a second spare only adds switching (measured at peak, runs alternated:
+``bench/notes/2026-12-02-peak.md``).
 The workers are gunicorn's sync worker woken one at a time per new connection
 (``controlplane/gunicorn_worker.py``); ``WEB_WORKER_CLASS`` (or ``-k``) overrides it.
 """

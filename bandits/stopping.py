@@ -9,7 +9,7 @@ data has a wide posterior, and one huge draw can make the expected loss of a goo
 `min_successes` (e.g. 30 purchases for revenue, whose order-value part needs orders to learn from)
 keeps an arm with fewer successes from leading or winning; with no eligible arm `leader` is None.
 Checking this rule after every allocation batch is optional stopping: the realised error rate is
-somewhat above 1 - threshold (see bench/README_bandits.md for measured correct rates).
+somewhat above 1 - threshold (see bench/notes/2026-11-23-bandits.md for measured correct rates).
 """
 
 from __future__ import annotations

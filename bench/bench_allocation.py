@@ -1,6 +1,6 @@
 """Speed of one allocation round: weights for 12 slots x 8 arms from 10,000 posterior draws each.
 
-Run: .venv/bin/python bench/bench_allocation.py [--repeats 30] [--json]
+Run: .venv/bin/python -m bench.bench_allocation [--repeats 30] [--json]
 The baseline, timed in the same run, is the bare cost of the draws: one numpy Beta draw of the same
 size per slot (rng.beta(alpha, beta, size=(10_000, 8))). The ratio says what allocation adds on top.
 Target: one round (all 12 slots) in under 50 ms.
@@ -13,16 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bandits import BetaBernoulli, ClusterSums, allocation_weights, tempered_posterior  # noqa: E402
+from bandits import BetaBernoulli, ClusterSums, allocation_weights, tempered_posterior
 
 N_SLOTS = 12
 N_ARMS = 8

@@ -1,12 +1,12 @@
 """The 12-slot page's CPU while 1% of the catalog flips availability every minute, against none.
 
-Uses the database, Redis dbs and models that ``bench/bench_availability_lag.py`` seeded (run it
-once first), and calls the WSGI app in process as ``bench/profile_requests.py`` does:
+Uses the database, Redis dbs and models that ``bench.bench_availability_lag`` seeded (run it
+once first), and calls the WSGI app in process as ``bench.profile_requests`` does:
 
-    .venv/bin/python bench/bench_availability_cpu.py [-n 1500] [--rounds 3] [--rate 0.01]
+    .venv/bin/python -m bench.bench_availability_cpu [-n 1500] [--rounds 3] [--rate 0.01]
 
 Two phases, alternated ``--rounds`` times (which one goes first alternates too), ``-n`` pages
-each (the primed shoppers of ``profile_requests``, a random product each):
+each (primed shoppers, a random product each):
 
 - ``none``: every item available (the mask is None: the hot path skips it entirely);
 - ``flipping``: a separate writer process marks ``--rate`` of the catalog unavailable at once,
@@ -22,21 +22,16 @@ per-round ratios), and the number of unavailable items the flipping phase's last
 
 import argparse
 import math
-import os
 import random
 import signal
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT))
-
-import profile_requests as pr  # noqa: E402  (sets the environment of its own seeded bench)
-from bench_availability_lag import bench_env  # noqa: E402
+from bench.bench_availability_lag import availability_env
+from bench.harness import PYTHON, ROOT
+from bench.harness.server import django_start, wsgi_call
+from bench.harness.traffic import page_bodies, signals_prime
 
 REFRESH_S = 1.0
 TICK_S = 1.0
@@ -45,9 +40,6 @@ OUT_FOR_S = 60.0
 
 def _flipper(rate: float) -> None:
     """Run by the writer process until SIGTERM."""
-    import django
-
-    django.setup()
     from experiments.models import Item
     from experiments.services.item_availability import items_availability_changed
 
@@ -84,17 +76,13 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.01, help="share of the catalog flipping a minute")
     parser.add_argument("--flipper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ.update(bench_env(REFRESH_S))
+    django_start(availability_env(REFRESH_S))
     if args.flipper:
         _flipper(args.rate)
         return 0
 
-    import django
-
-    django.setup()
     from rest_framework_api_key.models import APIKey
 
-    from controlplane.wsgi import application
     from experiments.models import Item
     from experiments.services.item_availability import items_availability_changed
     from experiments.serving.runtime import serving_state
@@ -103,13 +91,12 @@ def main() -> int:
     _, key = APIKey.objects.create_key(name=f"bench-availability-cpu-{int(time.time())}")
     items = list(Item.objects.values_list("item_id", flat=True)[:5000])
     rng = random.Random(7)
-    pr.signals_prime(items, args.n, rng)
-    _, path, pages = pr._forms(args.n, items, rng)["assign_12slot"]
+    pages = page_bodies(signals_prime(items, args.n, rng), items, rng, slots=None)
 
     def run() -> float:
         started = time.process_time()
         for body in pages:
-            b"".join(application(pr._environ("POST", path, body, key), pr._start_response))
+            wsgi_call("POST", "/api/v1/assignments", body, key)
         return (time.process_time() - started) / len(pages) * 1e6
 
     def all_available() -> None:
@@ -125,10 +112,10 @@ def main() -> int:
 
     def run_some(n: int) -> None:
         for body in pages[:n]:
-            b"".join(application(pr._environ("POST", path, body, key), pr._start_response))
+            wsgi_call("POST", "/api/v1/assignments", body, key)
 
     def flipping_run() -> tuple[float, int]:
-        command = [sys.executable, __file__, "--flipper", "--rate", str(args.rate)]
+        command = [PYTHON, "-m", "bench.bench_availability_cpu", "--flipper", "--rate", str(args.rate)]
         flipper = subprocess.Popen(command, cwd=ROOT)
         try:
             time.sleep(3 * REFRESH_S + 2)  # the first batch is written and picked up

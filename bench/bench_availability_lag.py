@@ -3,7 +3,7 @@ that still shows it, on gunicorn + Redis + PostgreSQL.
 
 Run (2-core machine, PostgreSQL on 127.0.0.1:5432 with trust auth, Redis on 127.0.0.1:6379):
 
-    .venv/bin/python bench/bench_availability_lag.py [--items 20000] [--skip-seed] [--flips 40]
+    .venv/bin/python -m bench.bench_availability_lag [--items 20000] [--skip-seed] [--flips 40]
         [--workers 3] [--pollers 4] [--refresh-s 1.0] [--json]
 
 Setup: database ``BENCH_AVAILABILITY_DB`` (default ``cp_availability``), Redis dbs 8 (cache) and 9
@@ -28,88 +28,34 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
+from bench.harness import HOST, ROOT, BenchError
+from bench.harness.database import bench_env, manage, process_env, services_check, storefront_key_create
+from bench.harness.report import percentile, results_write
+from bench.harness.server import Server, django_start
+
 QUIET_MARGIN_S = 2.0  # after the refresh interval, how long no page may show the item
 GIVE_UP_S = 30.0
 
 
-def bench_env(refresh_s: float) -> dict[str, str]:
+def availability_env(refresh_s: float) -> dict[str, str]:
+    """This bench's own database (``BENCH_AVAILABILITY_DB``, default ``cp_availability``), Redis
+    dbs (default 8 and 9; ``BENCH_REDIS_URL``, ``BENCH_BROKER_URL``) and
+    ``var/bench-availability``, shared with ``bench.bench_availability_cpu``."""
     db = os.environ.get("BENCH_AVAILABILITY_DB", "cp_availability")
-    return {
-        "DATABASE_URL": f"postgres://postgres@{HOST}:5432/{db}",
-        "REDIS_URL": f"redis://{HOST}:6379/8",
-        "CELERY_BROKER_URL": f"redis://{HOST}:6379/9",
-        "CELERY_QUEUE": "bench-availability",
-        "CACHE_KEY_PREFIX": "bench-availability",
-        "VAR_DIR": str(ROOT / "var" / "bench-availability"),
-        "SERVING_REFRESH_S": str(refresh_s),
-        "DJANGO_ENV": "development",
-        "DJANGO_DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "OPENBLAS_NUM_THREADS": "1",
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-    }
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
+    return bench_env(
+        queue="bench-availability",
+        database_url=f"postgres://postgres@{HOST}:5432/{db}",
+        redis_url=os.environ.get("BENCH_REDIS_URL", f"redis://{HOST}:6379/8"),
+        broker_url=os.environ.get("BENCH_BROKER_URL", f"redis://{HOST}:6379/9"),
+        var_dir=ROOT / "var" / "bench-availability",
+        refresh_s=refresh_s,
     )
-    if done.returncode:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int) -> None:
-        self.port = free_port()
-        self.log = Path(env["VAR_DIR"]) / "gunicorn-availability.log"
-        self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "controlplane.wsgi", "-w", str(workers), "--no-control-socket"]
-            + ["-b", f"{HOST}:{self.port}"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited; see {self.log}")
-            try:
-                if request("GET", self.port, "/healthz", None, "")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer within 120 s; see {self.log}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
 
 
 def request(method: str, port: int, path: str, body: dict | None, key: str) -> tuple[int, bytes]:
@@ -128,7 +74,7 @@ def request(method: str, port: int, path: str, body: dict | None, key: str) -> t
 def page_items(port: int, key: str, body: dict) -> set[str]:
     status, content = request("POST", port, "/api/v1/assignments", body, key)
     if status != 200:
-        raise SystemExit(f"assignments answered {status}: {content[:500]!r}")
+        raise BenchError(f"assignments answered {status}: {content[:500]!r}")
     return {item["item_id"] for d in json.loads(content)["decisions"] for item in d.get("items", ())}
 
 
@@ -139,10 +85,6 @@ class Writer:
         self.port, self.key = port, key
         status, _ = request("PUT", port, "/api/v1/items", {"items": []}, key)
         self.via_api = status != 404
-        if not self.via_api:
-            import django
-
-            django.setup()
 
     def set(self, item_id: str, available: bool) -> float:
         """Returns the monotonic time of the write's answer."""
@@ -150,7 +92,7 @@ class Writer:
             body = {"items": [{"item_id": item_id, "available": available}]}
             status, content = request("PUT", self.port, "/api/v1/items", body, self.key)
             if status // 100 != 2:
-                raise SystemExit(f"PUT /api/v1/items answered {status}: {content[:500]!r}")
+                raise BenchError(f"PUT /api/v1/items answered {status}: {content[:500]!r}")
             return time.monotonic()
         from experiments.models import Item
         from experiments.services.item_availability import items_availability_changed
@@ -199,7 +141,7 @@ def flip_once(n: int, items: list[str], rng: random.Random, writer: Writer, poll
         last = max((t for t, s in seen if s), default=written)
         now = seen[-1][0]
         if now - written > GIVE_UP_S:
-            raise SystemExit(f"{item} still served {GIVE_UP_S:.0f} s after it was marked unavailable")
+            raise BenchError(f"{item} still served {GIVE_UP_S:.0f} s after it was marked unavailable")
         return now - last > quiet_s
 
     seen = pollers.run(body, item, settled)
@@ -212,41 +154,18 @@ def flip_once(n: int, items: list[str], rng: random.Random, writer: Writer, poll
     return item, lag_out, lag_back
 
 
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--items", type=int, default=20_000)
-    parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument("--flips", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (default 3)")
-    parser.add_argument("--pollers", type=int, default=4)
-    parser.add_argument("--refresh-s", type=float, default=1.0, help="SERVING_REFRESH_S of the servers")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-
-    env = bench_env(args.refresh_s)
-    os.environ.update(env)
-    Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+def flips_run(env: dict[str, str], args: argparse.Namespace) -> tuple[list[dict], Writer, dict]:
+    """Migrate, seed, start gunicorn, flip ``--flips`` items; (per flip, the writer, pages asked)."""
+    services_check(env)
     manage(env, "migrate", "--verbosity", "0")
     if not args.skip_seed:
-        manage(env, "seed_demo", "--items", str(args.items))
-    key = (
-        manage(env, "create_storefront_key", f"bench-availability-{int(time.time())}")
-        .strip()
-        .splitlines()[-1]
-    )
-    server = Gunicorn(env, args.workers)
+        manage(env, "seed_demo", "--items", str(args.items), timeout=7200)
+    key = storefront_key_create(env, "bench-availability")
+    server = Server(process_env(env), args.workers, Path(env["VAR_DIR"]) / "gunicorn-availability.log")
+    server.start()
     try:
+        django_start(env)
         writer = Writer(server.port, key)
-        import django
-
-        django.setup()
         from experiments.models import Item
 
         items = list(Item.objects.filter(available=True).values_list("item_id", flat=True)[:5000])
@@ -265,6 +184,35 @@ def main() -> int:
             )
     finally:
         server.stop()
+    pages_per_s = round(pollers.pages / (time.monotonic() - started), 1)
+    return results, writer, {"pages": pollers.pages, "pages_per_s": pages_per_s}
+
+
+def _lags(seconds: list[float], quantiles: tuple[int, ...]) -> dict[str, float | None]:
+    out = {f"p{q}": percentile(seconds, q) for q in quantiles} | {"max": max(seconds, default=None)}
+    return {name: None if value is None else round(value, 3) for name, value in out.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--flips", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (default 3)")
+    parser.add_argument("--pollers", type=int, default=4)
+    parser.add_argument("--refresh-s", type=float, default=1.0, help="SERVING_REFRESH_S of the servers")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    env = availability_env(args.refresh_s)
+    Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+    try:
+        results, writer, pages = flips_run(env, args)
+    except BenchError as exc:
+        print(f"bench_availability_lag: {exc}", file=sys.stderr)
+        return 1
     outs = [r["lag_out_s"] for r in results]
     backs = [r["lag_back_s"] for r in results if r["lag_back_s"] is not None]
     summary = {
@@ -276,16 +224,12 @@ def main() -> int:
         "pollers": args.pollers,
         "refresh_s": args.refresh_s,
         "flips": len(results),
-        "pages": pollers.pages,
-        "pages_per_s": round(pollers.pages / (time.monotonic() - started), 1),
-        "lag_out_s": {q: round(quantile(outs, v), 3) for q, v in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
-        | {"max": round(max(outs), 3)},
-        "lag_back_s": {q: round(quantile(backs, v), 3) for q, v in (("p50", 0.5), ("p99", 0.99))}
-        | {"max": round(max(backs), 3), "never": len(results) - len(backs)},
+        **pages,
+        "lag_out_s": _lags(outs, (50, 90, 99)),
+        "lag_back_s": _lags(backs, (50, 99)) | {"never": len(results) - len(backs)},
         "flipped": results,
     }
-    out = ROOT / "bench" / "results" / f"availability-lag-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(summary, indent=1))
+    out = results_write("availability-lag", summary)
     brief = {k: v for k, v in summary.items() if k != "flipped"}
     print(json.dumps(brief, indent=1) if args.json else "\n".join(f"{k}: {v}" for k, v in brief.items()))
     print(f"written to {out}")

@@ -1,7 +1,7 @@
 """The posterior update's claim of a batch: the ORM read against the raw read with orjson.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/controlplane_bench \
-        .venv/bin/python bench/bench_claim.py [--batch 5000] [--rounds 7]
+        .venv/bin/python -m bench.bench_claim [--batch 5000] [--rounds 7]
 
 Needs a database a peak bench seeded and ran (its ledger holds events with decisions). Inside
 one transaction that is rolled back at the end, it marks the newest ``--batch`` events unapplied,
@@ -10,15 +10,11 @@ and their ratio. Nothing is changed in the database.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+from bench.harness.server import django_start
 
 
 def main() -> int:
@@ -28,9 +24,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    import django
-
-    django.setup()
+    django_start({})  # the database is DATABASE_URL's
     from django.db import connection, transaction
 
     from experiments.models import Event

@@ -1,6 +1,6 @@
 """A/A tests with correlated sessions: how often equal arms are called different, per decision vs per unit.
 
-Run: .venv/bin/python bench/bench_clustered_aa.py [--runs 4000] [--seed 19] [--json]
+Run: .venv/bin/python -m bench.bench_clustered_aa [--runs 4000] [--seed 19] [--json]
 For each world (intra-session correlation icc of clicks, mean decisions per session), the same
 simulated sessions are read two ways (bandits/clustered_aa.py): per decision (a Beta-Bernoulli
 posterior and the binomial mSPRT variance, what session experiments used before) and per unit (the
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bandits.clustered_aa import ClusteredAASettings, clustered_aa  # noqa: E402
+from bandits.clustered_aa import ClusteredAASettings, clustered_aa
 
 WORLDS = (  # (icc, mean decisions per session)
     (1e-6, 10.0),

@@ -1,14 +1,14 @@
 """Pages while PostgreSQL stalls the events path: one server for both, or events on their own.
 
-    .venv/bin/python bench/bench_events_stall.py --skip-seed [--lock-s 3] [--pages 100]
+    .venv/bin/python -m bench.bench_events_stall --skip-seed [--lock-s 3] [--pages 100]
 
-Reuses what ``bench/bench_peak.py`` seeded. For each layout it offers 12-slot pages and event
-batches open loop (``bench/open_loop.py``) for ``--duration`` s, and ``--lock-at`` s in holds a
+Reuses what ``bench.bench_peak`` seeded. For each layout it offers 12-slot pages and event
+batches open loop (``bench.harness.open_loop``) for ``--duration`` s, and ``--lock-at`` s in holds a
 lock on the event ledger for ``--lock-s`` s: inserts wait, as they do behind a slow checkpoint
 fsync, a long migration or a stuck disk. Assignments never touch the database, so only the
 layout decides whether pages wait too:
 
-- ``shared``: one gunicorn serves pages and events (as ``bench_peak.py`` runs it). Its sync
+- ``shared``: one gunicorn serves pages and events (as ``bench.bench_peak`` runs it). Its sync
   workers pick up event batches that then wait on the lock, until none is left for pages.
 - ``split``: events go to a second gunicorn (the ``Procfile``'s ``ingest`` process; a load
   balancer routes ``/api/v1/events`` there), so waiting batches hold only its workers.
@@ -20,20 +20,37 @@ layout; writes ``bench/results/stall-<UTC stamp>.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
+import shutil
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.harness import ROOT, BenchError, say
+from bench.harness.database import (
+    bench_env,
+    broker_queue_drop,
+    database_setup,
+    database_url_argument,
+    process_env,
+)
+from bench.harness.open_loop import OpenLoop
+from bench.harness.report import machine_info, results_write
+from bench.harness.server import Server, sigterm_unwinds, workers_argument
+from bench.harness.traffic import (
+    PAGES_FOR_EVENTS,
+    Page,
+    event_templates,
+    jsonl,
+    page_bodies,
+    probe_assignments,
+    sessions_prime,
+)
 
-import bench_http as h  # noqa: E402
-import bench_peak as peak  # noqa: E402
-
+EVENTS_BATCH = 100
+QUEUE = "bench-stall"
 LEDGER_TABLE = "experiments_event"
 
 
@@ -41,21 +58,21 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--skip-seed", action="store_true", help="required: seed with bench_peak.py first")
+    parser.add_argument("--skip-seed", action="store_true", help="required: seed with bench.bench_peak first")
     parser.add_argument("--pages", type=float, default=100.0, help="12-slot pages per second")
     parser.add_argument("--events", type=float, default=1000.0, help="events per second (batches of 100)")
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--lock-at", type=float, default=6.0, help="seconds into the load")
     parser.add_argument("--lock-s", type=float, default=3.0, help="how long the ledger stays locked")
     parser.add_argument("--sessions", type=int, default=1000, help="shoppers with signals")
-    parser.add_argument("--workers", type=int, default=h.web_workers())
+    workers_argument(parser)
     parser.add_argument(
         "--ingest-workers", type=int, default=1, help="gunicorn workers of the split layout's ingest"
     )
-    parser.add_argument("--database-url", default=h.DEFAULT_ENV["DATABASE_URL"])
+    database_url_argument(parser)
     args = parser.parse_args(argv)
     if not args.skip_seed:
-        parser.error("run bench/bench_peak.py first and pass --skip-seed")
+        parser.error("run python -m bench.bench_peak first and pass --skip-seed")
     return args
 
 
@@ -65,7 +82,7 @@ def _ledger_lock(database_url: str, after_s: float, hold_s: float) -> threading.
 
     def hold() -> None:
         time.sleep(after_s)
-        with psycopg.connect(database_url) as conn:
+        with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as conn:
             conn.execute(f"LOCK TABLE {LEDGER_TABLE} IN SHARE ROW EXCLUSIVE MODE")
             time.sleep(hold_s)
             conn.rollback()
@@ -76,43 +93,41 @@ def _ledger_lock(database_url: str, after_s: float, hold_s: float) -> threading.
 
 
 def _layout(name: str, env: dict, key: str, items: list[str], args: argparse.Namespace) -> dict:
-    log_dir = Path(env["VAR_DIR"])
-    web = h.Server(env, args.workers, h.free_port(), log_dir / "gunicorn-stall.log")
+    var_dir = Path(env["VAR_DIR"])
+    web = Server(env, args.workers, var_dir / "gunicorn-stall.log")
     ingest = (
-        h.Server(env, args.ingest_workers, h.free_port(), log_dir / "gunicorn-stall-ingest.log")
-        if name == "split"
-        else web
+        Server(env, args.ingest_workers, var_dir / "gunicorn-stall-ingest.log") if name == "split" else web
     )
-    workdir = Path(tempfile.mkdtemp(prefix="bench-stall-", dir=env["VAR_DIR"]))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-stall-", dir=var_dir))
     try:
         for server in {id(web): web, id(ingest): ingest}.values():
             server.start()
         rng = random.Random(20261202)
-        sessions = peak.sessions_prime(ingest, key, items, args.sessions, rng)
-        bodies = peak.page_bodies(sessions, items, rng, slots=None)
-        (workdir / "pages.jsonl").write_bytes(b"\n".join(bodies) + b"\n")
-        probed: list[h.Page] = []
-        h.probe_assignments(web.base, key, bodies, h.PAGES_FOR_EVENTS, probed)
-        batches = h.event_templates(probed, peak.ALONGSIDE_BATCH, rng)
-        (workdir / "events.jsonl").write_bytes(b"\n".join(batches) + b"\n")
+        sessions = sessions_prime(ingest.base, key, items, args.sessions, rng)
+        bodies = page_bodies(sessions, items, rng, slots=None)
         pages_path = workdir / "pages.jsonl"
-        peak.OpenLoop(web, key, "/api/v1/assignments", pages_path, args.pages, 4.0, events=False).result()
-        peak.say(
-            f"{name}: pages at {args.pages:.0f}/s, ledger locked at {args.lock_at:.0f} s for {args.lock_s} s"
+        pages_path.write_bytes(jsonl(bodies))
+        probed: list[Page] = []
+        probe_assignments(web.base, key, bodies, PAGES_FOR_EVENTS, probed)
+        (workdir / "events.jsonl").write_bytes(jsonl(event_templates(probed, EVENTS_BATCH, rng)))
+        OpenLoop(web.port, key, "/api/v1/assignments", pages_path, args.pages, 4.0, events=False).result()
+        say(
+            "bench_events_stall",
+            f"{name}: pages at {args.pages:.0f}/s, ledger locked at {args.lock_at:.0f} s for {args.lock_s} s",
         )
-        events = peak.OpenLoop(
-            ingest,
+        events = OpenLoop(
+            ingest.port,
             key,
             "/api/v1/events",
             workdir / "events.jsonl",
-            args.events / peak.ALONGSIDE_BATCH,
+            args.events / EVENTS_BATCH,
             args.duration,
             events=True,
         )
-        pages = peak.OpenLoop(
-            web, key, "/api/v1/assignments", pages_path, args.pages, args.duration, events=False
+        pages = OpenLoop(
+            web.port, key, "/api/v1/assignments", pages_path, args.pages, args.duration, events=False
         )
-        lock = _ledger_lock(args.database_url, args.lock_at, args.lock_s)
+        lock = _ledger_lock(env["DATABASE_URL"], args.lock_at, args.lock_s)
         result = {"pages": pages.result(), "events": events.result()}
         lock.join()
         return result
@@ -120,22 +135,21 @@ def _layout(name: str, env: dict, key: str, items: list[str], args: argparse.Nam
         web.stop()
         if ingest is not web:
             ingest.stop()
-        h.shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    h.signal.signal(h.signal.SIGTERM, h._interrupted)
-    env = h.bench_env(args)
-    env["CELERY_QUEUE"] = "bench-stall"
+    sigterm_unwinds()
+    env = process_env(bench_env(queue=QUEUE, database_url=args.database_url))
     try:
-        key, items, _ = h.setup_database(env, args)
+        key, items, _ = database_setup(env, items=0, skip_seed=True, key_name="bench-stall")
         layouts = {name: _layout(name, env, key, items, args) for name in ("shared", "split")}
-    except h.BenchError as exc:
+    except BenchError as exc:
         print(f"bench_events_stall: {exc}", file=sys.stderr)
         return 1
     finally:
-        h.broker_queue_drop(env)
+        broker_queue_drop(env)
     print(
         f"\nLedger locked {args.lock_s:.1f} s; pages {args.pages:.0f}/s, events {args.events:.0f}/s open loop"
     )
@@ -147,11 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         slowest = [(w["second"], w["max_ms"], w["over_15_ms"]) for w in p["worst_seconds"]]
         print(f"        slowest seconds (second, max ms, pages over 15 ms): {slowest}")
-    report = {"bench": "events_stall", "args": vars(args), "machine": h.machine_info(), "layouts": layouts}
-    h.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = h.RESULTS_DIR / f"stall-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out.relative_to(h.ROOT)}")
+    report = {"bench": "events_stall", "args": vars(args), "machine": machine_info(), "layouts": layouts}
+    out = results_write("stall", report)
+    print(f"wrote {out.relative_to(ROOT)}")
     return 0
 
 

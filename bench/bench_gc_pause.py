@@ -1,9 +1,9 @@
 """How long a full garbage collection stalls a serving process, with and without freezing its
 long-lived objects (``experiments.serving.state.long_lived_freeze``), in one process.
 
-    .venv/bin/python bench/bench_gc_pause.py [-n 1000]
+    .venv/bin/python -m bench.bench_gc_pause [-n 1000]
 
-Uses what ``bench/bench_http.py`` seeded (as ``profile_requests.py`` does). Serves ``-n`` pages
+Uses what ``bench.bench_http`` seeded (as ``bench.profile_requests`` does). Serves ``-n`` pages
 through the WSGI app with the freeze off and times full collections (the first one after the
 pages, and the median of 5); then freezes, serves ``-n`` more pages and times them again. A sync
 worker serves nothing during a collection, so such a pause lands in the latency of every page
@@ -12,17 +12,13 @@ queued behind it.
 
 import argparse
 import gc
-import os
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ["SERVING_GC_FREEZE"] = "0"
-
-import profile_requests as pr  # noqa: E402  (sets the bench environment on import)
+from bench.harness.database import bench_env
+from bench.harness.server import django_start, wsgi_call
+from bench.harness.traffic import page_bodies, signals_prime
 
 
 def full_collections_ms(times: int = 5) -> tuple[float, float]:
@@ -42,24 +38,21 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=1000, help="pages served before each measurement")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    # The freeze is what is measured: the app must not apply it on its own first.
+    django_start(bench_env(queue="bench-profile") | {"SERVING_GC_FREEZE": "0"})
     from rest_framework_api_key.models import APIKey
 
-    from controlplane.wsgi import application
     from experiments.models import Item
     from experiments.serving.state import long_lived_freeze
 
     _, key = APIKey.objects.create_key(name=f"bench-gc-{int(time.time())}")
     items = list(Item.objects.values_list("item_id", flat=True)[:5000])
     rng = random.Random(7)
-    pr.signals_prime(items, args.n, rng)
-    _, path, pages = pr._forms(args.n, items, rng)["assign_12slot"]
+    pages = page_bodies(signals_prime(items, args.n, rng), items, rng, slots=None)
 
     def serve() -> None:
         for body in pages:
-            b"".join(application(pr._environ("POST", path, body, key), pr._start_response))
+            wsgi_call("POST", "/api/v1/assignments", body, key)
 
     serve()
     before = full_collections_ms()

@@ -1,6 +1,6 @@
 """``import_catalog`` at catalog scale: a generated 1M-item file, imported twice on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/bench_import_catalog.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python -m bench.bench_import_catalog
 
 For each format (CSV, JSON Lines) the Item table is emptied, then ``manage.py import_catalog``
 runs as a child process twice: the first run creates every item, the second finds every item
@@ -17,15 +17,16 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from bench.harness import PYTHON as PY
+from bench.harness import ROOT
+from bench.harness.report import results_write
+
 COLUMNS = (
     "item_id",
     "title",
@@ -120,7 +121,9 @@ def items_empty() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--formats", default="csv,jsonl")
     parser.add_argument("--regenerate", action="store_true")
@@ -142,8 +145,7 @@ def main() -> None:
                 f"load {run['load_1min_after']:.1f}",
                 flush=True,
             )
-    out = ROOT / "bench" / "results" / f"import-catalog-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(results, indent=1))
+    out = results_write("import-catalog", results)
     print(f"results: {out.relative_to(ROOT)}")
 
 

@@ -1,7 +1,7 @@
 """``import_interactions`` throughput and peak memory on a generated history file.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/controlplane_bench \
-        .venv/bin/python bench/bench_import_interactions.py [--rows 2000000] [--items 100000]
+        .venv/bin/python -m bench.bench_import_interactions [--rows 2000000] [--items 100000]
 
 Migrates the database, replaces its items with ``--items`` generated ones and its imported
 interactions with nothing, writes a CSV history of ``--rows`` rows (a tenth purchases, no event
@@ -11,9 +11,7 @@ resident memory, then imports it again (the idempotent path: everything already 
 
 import argparse
 import csv
-import os
 import resource
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+from bench.harness.server import django_start
 
 TYPES = np.array(
     ["view", "view", "view", "view", "view", "click", "click", "add_to_cart", "add_to_cart", "purchase"]
@@ -59,9 +55,7 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=100_000)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    django_start({})  # the database is DATABASE_URL's
     from django.core.management import call_command
     from django.db import connection
 

@@ -1,21 +1,16 @@
 """The revenue model at the edges of issue 19, before (vague prior, uncapped) and after.
 
-    python bench/bench_revenue_edges.py
+    .venv/bin/python -m bench.bench_revenue_edges
 
 Prints, for the vague prior of old (m0 = 0, kappa0 = 0.01, uncapped) and for the shop's prior with
 order values capped at p99.5: the empty arm's P(best) and mean at 0/5,000 and 0/50,000 against
 150/5,000; the good arm's expected loss over seeds; and P(B best) before and after one $100,000 order.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bandits import expected_loss, prob_best  # noqa: E402
-from bandits.revenue import (  # noqa: E402
+from bandits import expected_loss, prob_best
+from bandits.revenue import (
     LogNormalPrior,
     RevenuePosterior,
     order_value_cap,

@@ -1,6 +1,6 @@
 """Serving speed and memory of the recommender variants at 20k, 100k and 1M items.
 
-Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_runtime.py [--sizes 20000,100000,1000000]
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.bench_runtime [--sizes 20000,100000,1000000]
          [--requests 2000] [--json] [--out bench/results/runtime.json]
 
 Per size, two fresh processes:
@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from reco_runtime.request import RecRequest, SessionSignals  # noqa: E402
+from bench.harness import PYTHON, ROOT
+from bench.harness.report import percentile
+from reco_runtime.request import RecRequest, SessionSignals
 
 SIZES = (20_000, 100_000, 1_000_000)
 WORLD = {  # n_items -> (n_users, n_sessions, n_categories, n_brands)
@@ -148,13 +148,13 @@ def memory() -> dict[str, float]:
 
 def percentiles(ns: list[int], cpu_ns: list[int]) -> dict[str, float]:
     """Wall-clock p50/p99/mean and CPU-time (this thread) p50/p99, microseconds."""
-    us, cpu = np.asarray(ns) / 1000.0, np.asarray(cpu_ns) / 1000.0
+    us, cpu = [n / 1000.0 for n in ns], [n / 1000.0 for n in cpu_ns]
     return {
-        "p50_us": round(float(np.percentile(us, 50)), 1),
-        "p99_us": round(float(np.percentile(us, 99)), 1),
-        "mean_us": round(float(us.mean()), 1),
-        "cpu_p50_us": round(float(np.percentile(cpu, 50)), 1),
-        "cpu_p99_us": round(float(np.percentile(cpu, 99)), 1),
+        "p50_us": round(percentile(us, 50), 1),
+        "p99_us": round(percentile(us, 99), 1),
+        "mean_us": round(sum(us) / len(us), 1),
+        "cpu_p50_us": round(percentile(cpu, 50), 1),
+        "cpu_p99_us": round(percentile(cpu, 99), 1),
     }
 
 
@@ -263,8 +263,9 @@ def worker(mode: str, n_items: int, directory: Path, n_requests: int) -> dict:
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
     }
     cmd = [
-        sys.executable,
-        __file__,
+        PYTHON,
+        "-m",
+        "bench.bench_runtime",
         f"--{mode}",
         str(n_items),
         "--dir",
@@ -272,7 +273,7 @@ def worker(mode: str, n_items: int, directory: Path, n_requests: int) -> dict:
         "--requests",
         str(n_requests),
     ]
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

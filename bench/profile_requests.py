@@ -1,8 +1,9 @@
 """CPU per request in process, without HTTP: the WSGI app called directly, as gunicorn would.
 
-Uses the database, Redis db and models that ``bench/bench_http.py`` seeded (run it once first).
+Uses the database, Redis db and models that ``bench.bench_http`` seeded (run it once first;
+``BENCH_DATABASE_URL`` / ``BENCH_VAR_DIR`` point at another seeded catalog).
 
-    .venv/bin/python bench/profile_requests.py [-n 3000] [--profile assign_1slot] [--top 30]
+    .venv/bin/python -m bench.profile_requests [-n 3000] [--profile assign_1slot] [--top 30]
 
 Prints CPU microseconds per request for ``/healthz``, the storefront floor (an assignment
 request for no slot), a 1-slot and a 12-slot assignment, and
@@ -16,113 +17,40 @@ with ``--sampling`` under pyinstrument's sampling profiler (no per-call overhead
 functions are not inflated as under cProfile).
 """
 
+from __future__ import annotations
+
 import argparse
 import cProfile
-import io
 import os
 import pstats
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    {
-        # BENCH_DATABASE_URL / BENCH_VAR_DIR: another seeded catalog, as for bench_peak.py.
-        "DATABASE_URL": os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controlplane_bench"
-        ),
-        "REDIS_URL": "redis://127.0.0.1:6379/2",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3",
-        "CELERY_QUEUE": "bench-profile",
-        "VAR_DIR": os.environ.get("BENCH_VAR_DIR", str(ROOT / "var" / "bench")),
-        "DJANGO_ENV": "development",
-        "DJANGO_DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
-
-
-def _environ(method: str, path: str, body: bytes, key: str) -> dict:
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_AUTHORIZATION": f"Api-Key {key}",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
-
+from bench.harness.database import bench_env
+from bench.harness.server import django_start, wsgi_call
+from bench.harness.traffic import Page, event_templates, page_bodies, signals_prime
 
 EVENTS_PER_BATCH = 500
 
 
-def _event_batches(pages: list[bytes], key: str, rng: random.Random) -> list[bytes]:
-    """Batches of views and impressions quoting real decisions, as the storefront posts them
-    (each batch new to the ledger: the intake does the full insert, not a duplicate check)."""
+def event_batches(pages: list[bytes], key: str, rng: random.Random) -> list[bytes]:
+    """Batches of views and impressions quoting real decisions, as the storefront posts them,
+    each new to the ledger (the intake does the full insert, not a duplicate check)."""
     import orjson
 
-    from controlplane.wsgi import application
-
-    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    events: list[dict] = []
-    for raw in pages[: max(40, len(pages) // 20)]:
-        page = orjson.loads(raw)
-        answer = orjson.loads(
-            b"".join(application(_environ("POST", "/api/v1/assignments", raw, key), _start_response))
-        )
-        view = {
-            "type": "view",
-            "item_id": page["context"]["product_id"],
-            "dwell_ms": rng.randint(500, 60_000),
-        }
-        quoted = [{"type": "impression", "decision_id": d["decision_id"]} for d in answer["decisions"]]
-        events += [{"ts": ts, "session_id": page["session_id"]} | f for f in [view, *quoted]]
+    quoted = pages[: max(40, len(pages) // 20)]
+    answered = [
+        Page.from_answer(orjson.loads(raw), orjson.loads(wsgi_call("POST", "/api/v1/assignments", raw, key)))
+        for raw in quoted
+    ]
+    templates = event_templates(answered, EVENTS_PER_BATCH, rng)
+    events = sum(1 + len(page.decision_ids) for page in answered)
     run = os.urandom(4).hex()
-    batches = []
-    for n in range(max(1, len(events) * 4 // EVENTS_PER_BATCH)):
-        chunk = [events[(n * EVENTS_PER_BATCH + i) % len(events)] for i in range(EVENTS_PER_BATCH)]
-        batch = [e | {"event_id": f"bench-prof-{run}-{n}-{i}"} for i, e in enumerate(chunk)]
-        batches.append(orjson.dumps({"events": batch}))
-    return batches
-
-
-def signals_prime(items: list[str], n: int, rng: random.Random) -> None:
-    """Sessions ``prof-0 .. prof-{n-1}`` get what ``bench_peak.py``'s shoppers have: 3-6 views
-    with dwell, an add-to-cart, a removal for one in five (so the session models do real work)."""
-    from experiments.serving.session_store import signals_update
-
-    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    events = []
-    for s in range(n):
-        session, viewed = f"prof-{s}", rng.sample(items, rng.randint(3, 6))
-        base = {"session_id": session, "ts": ts}
-        events += [
-            base | {"type": "view", "item_id": i, "dwell_ms": rng.randint(1_000, 90_000)} for i in viewed
-        ]
-        events.append(base | {"type": "add_to_cart", "item_id": viewed[-1]})
-        if rng.random() < 0.2:
-            events.append(base | {"type": "remove_from_cart", "item_id": viewed[-1]})
-    for start in range(0, len(events), 500):
-        signals_update(events[start : start + 500])
+    return [
+        templates[n % len(templates)].replace(b"@RUN@", f"prof-{run}-{n}".encode())
+        for n in range(max(1, events * 4 // EVENTS_PER_BATCH))
+    ]
 
 
 def _args() -> argparse.Namespace:
@@ -145,11 +73,6 @@ def _args() -> argparse.Namespace:
         "own, a hybrid's generators too), interleaved with the rest",
     )
     return parser.parse_args()
-
-
-def _start_response(status, headers, exc_info=None):
-    if not status.startswith("20"):
-        raise SystemExit(f"unexpected {status}")
 
 
 def profile_print(work, *, sampling: bool, top: int) -> None:
@@ -186,37 +109,29 @@ def _slot_server_switchable():
     return SlotServer
 
 
-def _forms(n: int, items: list[str], rng: random.Random) -> dict[str, tuple[str, str, list[bytes]]]:
-    """(method, path, bodies) of ``n`` requests per endpoint, for the primed shoppers."""
-    import orjson
-
-    def bodies(slots: list[str] | None) -> list[bytes]:
-        out = []
-        for s in range(n):
-            body: dict = {"session_id": f"prof-{s}", "context": {"product_id": rng.choice(items)}}
-            if slots is not None:
-                body["slots"] = slots
-            out.append(orjson.dumps(body))
-        return out
-
+def request_forms(
+    sessions: list[str], items: list[str], rng: random.Random
+) -> dict[str, tuple[str, str, list[bytes]]]:
+    """(method, path, bodies) of one request per primed shopper, per endpoint."""
+    n = len(sessions)
     return {
         "healthz": ("GET", "/healthz", [b""] * n),
         # The storefront floor: an assignment request for no slot (no model, no decision).
-        "assign_0slot": ("POST", "/api/v1/assignments", bodies([])),
-        "assign_1slot": ("POST", "/api/v1/assignments", bodies(["pdp_similar"])),
-        "assign_12slot": ("POST", "/api/v1/assignments", bodies(None)),
+        "assign_0slot": ("POST", "/api/v1/assignments", page_bodies(sessions, items, rng, slots=[])),
+        "assign_1slot": (
+            "POST",
+            "/api/v1/assignments",
+            page_bodies(sessions, items, rng, slots=["pdp_similar"]),
+        ),
+        "assign_12slot": ("POST", "/api/v1/assignments", page_bodies(sessions, items, rng, slots=None)),
     }
 
 
 def main() -> int:
     args = _args()
-
-    import django
-
-    django.setup()
+    django_start(bench_env(queue="bench-profile"))
     from rest_framework_api_key.models import APIKey
 
-    from controlplane.wsgi import application
     from experiments.models import Item
 
     SlotServer = _slot_server_switchable()
@@ -225,9 +140,9 @@ def main() -> int:
     items = list(Item.objects.values_list("item_id", flat=True)[:5000])
     rng = random.Random(7)
 
-    signals_prime(items, args.n, rng)
-    forms = _forms(args.n, items, rng)
-    forms["events"] = ("POST", "/api/v1/events", _event_batches(forms["assign_12slot"][2], key, rng))
+    sessions = signals_prime(items, args.n, rng)
+    forms = request_forms(sessions, items, rng)
+    forms["events"] = ("POST", "/api/v1/events", event_batches(forms["assign_12slot"][2], key, rng))
     if args.without_page_memo:
         forms["12slot_no_memo"] = forms["assign_12slot"]
 
@@ -237,13 +152,13 @@ def main() -> int:
         SlotServer.page_memo_off = name == "12slot_no_memo"
         started = time.process_time()
         for body in payloads:
-            b"".join(application(_environ(method, path, body, key), _start_response))
+            wsgi_call(method, path, body, key)
         return (time.process_time() - started) / len(payloads) * 1e6
 
     for name in forms:  # warm: state, models, connections
         method, path, payloads = forms[name]
         for body in payloads[:200]:
-            b"".join(application(_environ(method, path, body, key), _start_response))
+            wsgi_call(method, path, body, key)
     # Interleaved rounds, medians of per-round figures: this machine's speed drifts by 2x within
     # a minute, so a ratio is only meaningful between measurements taken close together.
     rounds = [{name: run(name, slice(r, None, args.rounds)) for name in forms} for r in range(args.rounds)]

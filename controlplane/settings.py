@@ -184,7 +184,8 @@ EVENT_MAX_FUTURE_SKEW_S = env_float("EVENT_MAX_FUTURE_SKEW_S", 300.0, low=0.0, h
 EVENT_MAX_AGE_S = env_float("EVENT_MAX_AGE_S", 7 * 86_400.0, low=3_600.0, high=365 * 86_400.0)
 SERVING_REFRESH_S = env_float("SERVING_REFRESH_S", 1.0, low=0.0, high=600.0)
 # Freeze the objects alive after a web process's first serving-state load out of the cyclic
-# GC's walks (experiments.serving.state.long_lived_freeze): no 100+ ms full-collection pauses.
+# GC's walks (experiments.serving.state.long_lived_freeze): a full collection then no longer walks
+# the models and state, which stalled every queued request (bench.bench_gc_pause).
 SERVING_GC_FREEZE = env_bool("SERVING_GC_FREEZE", True)
 # Requests per second one storefront key may make (per key, all web processes together); 0 = no limit.
 STOREFRONT_RATE_PER_S = int(env_float("STOREFRONT_RATE_PER_S", 20_000, low=0, high=10_000_000))

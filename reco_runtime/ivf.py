@@ -9,7 +9,7 @@ cluster is ``query . mean(raw vectors of the cluster)``, so clusters holding lon
 vectors rank higher, as their members' inner products would. Search: score all centroids,
 take the best clusters until at least ``n_candidates`` items are gathered, and score only those
 items exactly. With ~sqrt(n) clusters a query costs O(sqrt(n) * dim + n_candidates * dim).
-Recall of the exact top 10 is measured in ``bench/bench_runtime.py`` (ALS, 1000 candidates).
+Recall of the exact top 10 is measured by ``bench.bench_runtime`` (ALS, 1000 candidates).
 This is approximate: items in unprobed clusters are missed (recall is measured in the tests
 and the benchmark against brute force).
 """

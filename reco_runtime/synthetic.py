@@ -381,7 +381,7 @@ def world_history(world: World, *, n_sessions: int, rng: np.random.Generator, n_
     """``n_sessions`` past sessions spread over the history window (ending at ``world.t_end``).
 
     Item popularity drifts across ``n_epochs`` slices of the window; new items never appear.
-    Anonymous sessions use ``"anon-<n>"`` as user id. Cost ~50 us per view.
+    Anonymous sessions use ``"anon-<n>"`` as user id.
     """
     if n_sessions < 0:
         raise RecoError("world_history: n_sessions must be >= 0")

@@ -3,9 +3,10 @@
 These two endpoints carry the storefront's traffic, so a POST takes a lean path: the same
 key check, rate limit, JSON parsing and error bodies as DRF's ``APIView`` (whose class
 attributes still declare the contract to drf-spectacular), without building DRF's ``Request``,
-negotiating content and rendering through a template response. Those cost about a fifth of
-a one-slot assignment's CPU. Anything unusual (another method, any error) goes through DRF's
-own handling, so errors look exactly like every other endpoint's.
+negotiating content and rendering through a template response, which cost a large share of
+a one-slot assignment's CPU (``bench/notes/2026-12-02-peak.md``). Anything unusual (another
+method, any error) goes through DRF's own handling, so errors look exactly like every other
+endpoint's.
 """
 
 from django.db import DatabaseError

@@ -355,7 +355,7 @@ def _events_mark_applied(ids: list[int]) -> None:
 
 
 def claim_through_orm(batch_size: int) -> list[EventRow]:
-    """``_claim`` through the ORM: what SQLite runs, and the baseline of ``bench/bench_claim.py``."""
+    """``_claim`` through the ORM: what SQLite runs, and the baseline of ``bench.bench_claim``."""
     return list(
         Event.objects.select_for_update(skip_locked=True)
         .filter(applied_at__isnull=True)
@@ -368,8 +368,8 @@ def _claim(batch_size: int) -> list[EventRow]:
     """Lock the oldest ``batch_size`` unapplied events no other worker holds (in the caller's transaction).
 
     On PostgreSQL the two JSON columns come back as text and orjson parses them: Django's
-    ``JSONField`` decodes them with the standard library's ``json``, which was a fifth of a
-    worker's time at 20k events/s (py-spy).
+    ``JSONField`` decodes them with the standard library's ``json``, which took a large share of
+    a worker's time under peak load (profiled: ``bench/notes/2026-12-03-peak.md``).
     """
     if connection.vendor != "postgresql":
         return claim_through_orm(batch_size)

@@ -9,7 +9,8 @@ least-squares step against the fixed item factors (the ALS user update)::
 and added to the known user's vector (long-term taste + this session's intent). Candidates
 come from an IVF index (``ivf``) over the factors of the items that had interactions, never a
 scan of the catalog: ``n_candidates`` (default 1000) rows are scored per request, which finds
-0.83-0.99 of the exact top 10 from 1M down to 20k items (bench/README_runtime.md).
+most of the exact top 10 at every catalog size measured (recall against brute force:
+``bench/notes/2026-11-23-runtime.md``).
 
 ``implicit`` is only needed to train: serving is numpy. Training runs under
 ``threadpool_limits(1, "blas")`` because OpenBLAS threads fight implicit's own threads (the

@@ -211,7 +211,7 @@ class Recommender:
     def warm(self) -> Self:
         """Make the first requests of a fresh process as fast as the rest: touch every page of
         the memory-mapped arrays once (file pages are shared: only the first process reads from
-        disk; about 1 ms per 25 MB), then answer one request with a product, a view, a cart
+        disk), then answer one request with a product, a view, a cart
         item and a removal, which compiles the kernels this model runs (or loads them from
         numba's on-disk cache: seconds the first time, milliseconds after)."""
         arrays, _ = self._state()
