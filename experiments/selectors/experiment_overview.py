@@ -9,7 +9,14 @@ query for all experiments, one for their arms, one for the holdout share, howeve
 
 from django.db.models import JSONField, OuterRef, Prefetch, QuerySet, Subquery
 
-from experiments.domain.experiment_state import STATE_LABELS, experiment_state
+from experiments.domain.experiment_state import (
+    ATTENTION_STATES,
+    GUARDRAIL_BREACHED,
+    READY,
+    SRM,
+    STATE_LABELS,
+    experiment_state,
+)
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import Arm, Experiment, PosteriorSnapshot, ProgramSettings
 from experiments.models.experiments import Status
@@ -73,6 +80,7 @@ def overview_row(experiment: Experiment, *, holdout_share: float) -> dict:
     )
     serving = experiment.status in SERVING_STATUSES
     return {
+        "id": experiment.pk,
         "key": experiment.key,
         "slot": experiment.slot.key,
         "status": experiment.status,
@@ -107,3 +115,21 @@ def experiment_overview(*, queryset: QuerySet | None = None, state: str | None =
     holdout = ProgramSettings.load().holdout_share
     rows = [overview_row(e, holdout_share=holdout) for e in experiments]
     return [r for r in rows if state is None or r["state"] == state]
+
+
+def experiments_needing_attention() -> list[dict]:
+    """Running experiments someone should look at, by reason, in the order of ``ATTENTION_STATES``:
+    ``[{"state", "label", "rows"}]``. A reason lists every experiment it holds for (an experiment
+    whose state is "ready" but with a breached arm shows under both), so nothing hides behind
+    another state; reasons without experiments are left out."""
+    rows = experiment_overview(queryset=Experiment.objects.filter(status=Status.RUNNING))
+    holds = {
+        SRM: lambda row: row["srm_mismatch"],
+        GUARDRAIL_BREACHED: lambda row: bool(row["guardrail_breaches"]),
+        READY: lambda row: row["state"] == READY,
+    }
+    groups = [
+        {"state": state, "label": STATE_LABELS[state], "rows": [r for r in rows if holds[state](r)]}
+        for state in ATTENTION_STATES
+    ]
+    return [group for group in groups if group["rows"]]
