@@ -61,7 +61,12 @@ def overview_row(experiment: Experiment, *, holdout_share: float) -> dict:
     arms = experiment.overview_arms
     snapshot_arms = getattr(experiment, "snapshot_arms", None) or []
     stopping = getattr(experiment, "snapshot_stopping", None) or {}
-    leader = max(snapshot_arms, key=lambda row: row.get("prob_best", 0.0), default=None)
+    decisions = sum(row.get("trials", 0) for row in snapshot_arms)
+    # Before any decision the figures are the prior's (P(best) ~ 1/arms, uplift intervals of +-2000%):
+    # noise that would read as a leader.
+    leader = (
+        max(snapshot_arms, key=lambda row: row.get("prob_best", 0.0), default=None) if decisions else None
+    )
     breached = [
         f"{a.variant.key} on {(a.guardrail_breach or {}).get('metric', 'a metric')}"
         for a in arms
@@ -98,7 +103,7 @@ def overview_row(experiment: Experiment, *, holdout_share: float) -> dict:
         "uplift_ci_low": leader.get("uplift_ci_low") if leader else None,
         "uplift_ci_high": leader.get("uplift_ci_high") if leader else None,
         "traffic_share": (leader["weight"] * (1.0 - holdout_share) if leader else None) if serving else 0.0,
-        "decisions": sum(row.get("trials", 0) for row in snapshot_arms),
+        "decisions": decisions,
         "state": state.state,
         "state_label": STATE_LABELS[state.state],
         "stopping_state": state.phrase,

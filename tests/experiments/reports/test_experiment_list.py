@@ -30,7 +30,7 @@ def analyst(experiments):
 def test_the_list_shows_each_experiment_s_leader_figures_and_state_and_links_its_report(analyst):
     page = analyst.get("/reports/").content.decode()
     row = page.split('<tr data-key="going">', 1)[1].split("</tr>", 1)[0]
-    assert '<a href="/reports/experiments/going/">going</a>' in row
+    assert '<a href="/reports/experiments/going/" class="key">going</a>' in row
     assert "keep going: needs 95%, has 56.0%" in row
     assert "going-b" in row
     for shown in ("56.0%", "+12.0%", "+7.0% … +17.0%", "25,450"):
@@ -86,13 +86,14 @@ def test_csv_and_json_filter_by_state_like_the_page(analyst):
 
 def test_the_admin_changelist_has_the_same_columns_a_state_filter_and_report_links(analyst, experiments):
     page = analyst.get("/admin/experiments/experiment/").content.decode()
-    for header in ("Stopping state", "Leader", "P(best)", "Uplift vs control (95% interval)", "Decisions"):
+    for header in ("Stopping state", "Leader", "Uplift vs control", "Decisions"):
         assert header in page, header
     assert "keep going: needs 95%, has 56.0%" in page
+    assert "P(best) 56.0% · traffic 52.2%" in page
     assert "+12.0%" in page
-    assert "(+7.0% … +17.0%)" in page
+    assert "+7.0% … +17.0%" in page
     assert "25,450" in page
-    assert '<a href="/reports/experiments/going/">report</a>' in page
+    assert '<a href="/reports/experiments/going/" class="overview-state state-keep_going">' in page
     filtered = analyst.get("/admin/experiments/experiment/?state=guardrail_breached").content.decode()
     assert "/reports/experiments/guarded/" in filtered
     assert "/reports/experiments/going/" not in filtered

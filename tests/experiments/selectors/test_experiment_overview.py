@@ -94,3 +94,11 @@ def test_the_list_reads_all_experiments_in_a_fixed_number_of_queries(django_asse
         experiment_with_snapshot(f"more-{n}")
     with django_assert_num_queries(3):
         assert len(experiment_overview()) == 8
+
+
+@pytest.mark.django_db
+def test_a_running_experiment_without_decisions_names_no_leader_from_its_prior():
+    experiment_with_snapshot("quiet", trials=(0, 0), prob_best=(0.49, 0.51))
+    row = rows_by_key()["quiet"]
+    assert (row["leader"], row["prob_best"], row["uplift"], row["traffic_share"]) == (None, None, None, None)
+    assert row["stopping_state"] == "keep going: no decisions yet"
