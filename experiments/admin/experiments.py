@@ -16,6 +16,7 @@ from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
 from experiments.models.experiments import Status
 from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
 
+from .experiment_changelist import ExperimentChangelistMixin
 from .experiment_forms import (
     LIVE_EDITABLE_FIELDS,
     ArmFormSet,
@@ -108,7 +109,9 @@ class GuardrailBreachedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin):
+class ExperimentAdmin(
+    ExperimentChangelistMixin, LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin
+):
     form = ExperimentForm
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (

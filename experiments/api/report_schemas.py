@@ -7,6 +7,7 @@ Rates and probabilities are fractions (0.05 = 5%); uplift is relative (0.1 = +10
 
 from rest_framework import serializers
 
+from experiments.domain.experiment_state import STATE_LABELS
 from experiments.models.experiments import Policy, RandomizationUnit, RewardMetric, Status
 
 
@@ -31,6 +32,37 @@ class ExperimentSummarySerializer(serializers.Serializer):
     concluded_at = serializers.DateTimeField(allow_null=True, help_text="When it concluded; null until then.")
     winner = serializers.CharField(
         allow_null=True, help_text="Key of the winning arm, null until one is chosen."
+    )
+    id = serializers.IntegerField(help_text="Database id (the admin's change page).")
+    leader = serializers.CharField(
+        allow_null=True,
+        help_text="Variant of the arm with the highest P(best); null before the first allocation.",
+    )
+    leader_arm = serializers.CharField(allow_null=True, help_text="Key of the leading arm.")
+    leader_is_control = serializers.BooleanField(help_text="True when the control leads.")
+    prob_best = _nullable_float("The leader's P(best).")
+    uplift = _nullable_float("The leader's relative uplift vs control; null when the control leads.")
+    uplift_ci_low = _nullable_float("Lower end of the uplift's 95% credible interval.")
+    uplift_ci_high = _nullable_float("Upper end of the uplift's 95% credible interval.")
+    traffic_share = _nullable_float(
+        "Share of all the slot's shoppers the leader gets (its weight after the global holdout); "
+        "0 unless running, since a draft, paused or concluded experiment serves nothing."
+    )
+    decisions = serializers.IntegerField(help_text="Decisions so far: the arms' trials summed.")
+    state = serializers.ChoiceField(
+        choices=list(STATE_LABELS), help_text="Machine state, to filter by (?state=)."
+    )
+    state_label = serializers.CharField(help_text="The state's name for people.")
+    stopping_state = serializers.CharField(
+        help_text='The stopping state in words, e.g. "keep going: needs 95%, has 56.0%".'
+    )
+    srm_mismatch = serializers.BooleanField(help_text="A fixed split's sample-ratio check failed.")
+    guardrail_breaches = serializers.ListField(
+        child=serializers.CharField(), help_text='Arms flagged by a guardrail, e.g. "als-v3 on click".'
+    )
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the latest allocation snapshot, which every figure comes from, was taken.",
     )
 
 

@@ -4,12 +4,13 @@ Staff sessions only, never storefront keys: a storefront key is not a session, s
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from experiments.domain.experiment_state import STATE_LABELS
 from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
@@ -36,13 +37,19 @@ class ReportApi(APIView):
 
 class ExperimentListApi(ReportApi):
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "state", str, enum=list(STATE_LABELS), description="Only experiments in this state."
+            )
+        ],
         responses={
             200: ExperimentSummarySerializer(many=True),
             **REPORT_ERRORS,
-        }
+        },
     )
     def get(self, request):
-        return Response(experiment_list())
+        state = request.query_params.get("state")
+        return Response(experiment_list(state=state if state in STATE_LABELS else None))
 
 
 class ExperimentReportApi(ReportApi):

@@ -68,20 +68,38 @@ def program_csv(report: dict) -> str:
     return out.getvalue()
 
 
+EXPERIMENT_LIST_COLUMNS = (
+    "key",
+    "slot",
+    "status",
+    "policy",
+    "reward_metric",
+    "allocation_version",
+    "started_at",
+    "winner",
+    "concluded_at",
+    "leader",
+    "leader_arm",
+    "prob_best",
+    "uplift",
+    "uplift_ci_low",
+    "uplift_ci_high",
+    "traffic_share",
+    "decisions",
+    "state",
+    "stopping_state",
+    "srm_mismatch",
+    "guardrail_breaches",
+    "as_of",
+)
+
+
 def experiment_list_csv(rows: list[dict]) -> str:
+    """The experiment list's rows with the JSON's fields; a row's guardrail breaches joined by "; "."""
     out = io.StringIO()
-    columns = (
-        "key",
-        "slot",
-        "status",
-        "policy",
-        "reward_metric",
-        "allocation_version",
-        "started_at",
-        "winner",
-    )
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow(EXPERIMENT_LIST_COLUMNS)
     for row in rows:
-        writer.writerow([row[c] for c in columns])
+        cells = {**row, "guardrail_breaches": "; ".join(row["guardrail_breaches"])}
+        writer.writerow([cells[c] for c in EXPERIMENT_LIST_COLUMNS])
     return out.getvalue()

@@ -4,6 +4,7 @@ Anonymous users go to the admin login; a logged-in user without ``view_experimen
 Storefront API keys are not sessions, so they never get past the login check.
 """
 
+from collections import Counter
 from functools import cache
 
 import plotly
@@ -12,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from experiments.domain.experiment_state import STATE_LABELS
 from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
@@ -36,10 +38,26 @@ def _csv(text: str, filename: str) -> HttpResponse:
 
 @_analyst_view
 def report_index(request):
+    """Every experiment with its leader and stopping state; ``?state=`` keeps one state's rows (the
+    CSV too), sorting is in the page. The filter shows how many experiments each state holds."""
     rows = experiment_list()
+    state = request.GET.get("state")
+    state = state if state in STATE_LABELS else None
+    shown = [row for row in rows if state is None or row["state"] == state]
     if request.GET.get("format") == "csv":
-        return _csv(experiment_list_csv(rows), "experiments.csv")
-    return render(request, "reports/index.html", {"experiments": rows})
+        return _csv(experiment_list_csv(shown), "experiments.csv")
+    counts = Counter(row["state"] for row in rows)
+    states = [
+        (code, label, counts[code]) for code, label in STATE_LABELS.items() if counts[code] or code == state
+    ]
+    context = {
+        "experiments": shown,
+        "state": state,
+        "states": states,
+        "total": len(rows),
+        "state_order": list(STATE_LABELS),
+    }
+    return render(request, "reports/index.html", context)
 
 
 @_analyst_view

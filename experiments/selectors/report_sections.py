@@ -178,23 +178,31 @@ def _looks(experiment, arms, stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     )
 
 
-def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
-    """For fixed splits: the sample-ratio check and the always-valid (mSPRT) interval of each arm."""
-    intended = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
-    if intended is None:
-        return None
-    section: dict = {"srm": None, "sequential": []}
+def sample_ratio_section(intended: list[float], trials) -> dict:
+    """A fixed split's sample-ratio check of the arms' trials (n_arms,) against the intended split:
+    ``{"srm": {...}}``, or ``{"srm": None, "srm_note": why}`` when it cannot run yet. The report's
+    fixed-split section and the experiment lists both read it, so they warn alike."""
     try:
-        srm = sample_ratio_check(stats.trials, intended)
-        section["srm"] = {
+        srm = sample_ratio_check(trials, intended)
+    except BanditError as exc:
+        return {"srm": None, "srm_note": str(exc)}
+    return {
+        "srm": {
             "p_value": finite(srm.p_value),
             "mismatch": srm.mismatch,
             "alpha": srm.alpha,
             "observed_share": [float(x) for x in srm.observed_share],
             "intended_share": intended,
         }
-    except BanditError as exc:
-        section["srm_note"] = str(exc)
+    }
+
+
+def fixed_split_section(experiment, arms, stats, control: int) -> dict | None:
+    """For fixed splits: the sample-ratio check and the always-valid (mSPRT) interval of each arm."""
+    intended = fixed_split_weights(policy=experiment.policy, fixed_weights=[a.fixed_weight for a in arms])
+    if intended is None:
+        return None
+    section: dict = {**sample_ratio_section(intended, stats.trials), "sequential": []}
     if experiment.reward_metric == "revenue":
         return section
     trials, successes, effects = _looks(experiment, arms, stats)

@@ -13,6 +13,7 @@ from experiments.models import Experiment, ProgramSettings
 from experiments.services.control_uplift import control_position, uplift_rows
 from experiments.services.reward_models import arm_stats, experiment_posterior
 
+from .experiment_overview import experiment_overview
 from .off_policy import off_policy_section
 from .report_history import history_section
 from .report_sections import (
@@ -30,21 +31,9 @@ from .report_sections import (
 REPORT_DRAWS = 50_000
 
 
-def experiment_list() -> list[dict]:
-    return [
-        {
-            "key": e.key,
-            "slot": e.slot.key,
-            "status": e.status,
-            "policy": e.policy,
-            "reward_metric": e.reward_metric,
-            "allocation_version": e.allocation_version,
-            "started_at": e.started_at,
-            "concluded_at": e.concluded_at,
-            "winner": e.winner.key if e.winner else None,
-        }
-        for e in Experiment.objects.select_related("slot", "winner").order_by("slot__position", "key")
-    ]
+def experiment_list(*, state: str | None = None) -> list[dict]:
+    """The experiment list of /reports/, its CSV and /api/v1/experiments/: one overview row each."""
+    return experiment_overview(state=state)
 
 
 def _revenue_observed(stats, i: int) -> dict:

@@ -27,3 +27,11 @@ def num(value, digits: int = 4) -> str:
     if value is None:
         return DASH
     return f"{float(value):.{int(digits)}g}"
+
+
+@register.filter
+def thousands(value) -> str:
+    """12345 -> "12,345"."""
+    if value is None:
+        return DASH
+    return f"{int(value):,}"
