@@ -9,15 +9,15 @@ import math
 import numpy as np
 from scipy import stats as scipy_stats
 
-from bandits import BanditError, BetaBernoulli, stopping_state
+from bandits import BanditError, BetaBernoulli
 from bandits.epochs import epoch_estimates
 from bandits.mde import tau_from_mde
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
-from experiments.services.guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
-from experiments.services.reward_models import SUCCESS_FIELD, loss_epsilon_shown, stopping_rule
+from experiments.services.guardrail_rules import guardrails_evaluate
+from experiments.services.reward_models import SUCCESS_FIELD
 
 DENSITY_POINTS = 120
 
@@ -26,40 +26,6 @@ def finite(value) -> float | None:
     """A JSON-safe float: None for NaN or infinity."""
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def arm_label(arm) -> str:
-    return f"{arm.key} ({arm.variant.key})"
-
-
-def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) -> dict:
-    """The stopping rule's verdict in plain words, with the rule itself."""
-    state = stopping_state(
-        post,
-        threshold=experiment.prob_best_threshold,
-        max_samples=experiment.max_samples,
-        trials=stats.trials,
-        draws=draws,
-        seed=seed,
-        arm_names=[arm_label(a) for a in arms],
-        **stopping_rule(experiment=experiment, stats=stats),
-    )
-    rule = stopping_rule(experiment=experiment, stats=stats)
-    section = {
-        "stop": bool(state.stop),
-        "reason": state.reason,
-        "winner": arms[state.winner].key if state.winner is not None else None,
-        "leader": arms[state.leader].key if state.leader is not None else None,
-        "inconclusive": bool(state.inconclusive),
-        "summary": state.summary,
-        "threshold": experiment.prob_best_threshold,
-        "epsilon": rule["epsilon"],
-        "epsilon_unit": loss_epsilon_shown(experiment)["unit"],
-        "epsilon_text": loss_epsilon_shown(experiment)["text"],
-        "min_purchases": int(rule.get("min_successes", 0)),
-        "auto_conclude": experiment.auto_conclude,
-    }
-    return stopping_guardrail_checked(section, arms=arms)
 
 
 def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed: int) -> list[dict]:
