@@ -149,6 +149,18 @@ ARM_FIELDS = (
 CSV_ARM_COLUMNS = tuple(f.key for f in ARM_FIELDS if f.csv and not f.optional)
 
 
+def arm_column_labels(reward_metric: str) -> dict:
+    """Column headings of the arm figures, in the metric's words and units."""
+    noun, observed = METRIC_WORDS[reward_metric]
+    revenue = reward_metric == "revenue"
+    return {
+        "successes": noun.capitalize(),
+        "observed_mean": observed,
+        "mean": "Posterior mean (revenue per impression)" if revenue else "Posterior mean (rate)",
+        "expected_loss": "Expected loss (per impression)" if revenue else "Expected loss (percentage points)",
+    }
+
+
 def observed_mean(trials: int, successes: float) -> float | None:
     """Successes (or revenue) per impression; None without impressions."""
     return float(successes) / trials if trials else None

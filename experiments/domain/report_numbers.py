@@ -88,10 +88,13 @@ def expected_loss(value, *, reward_metric: str, currency: str) -> str:
 
     A Monte Carlo loss of exactly 0 (no draw favoured another arm) still reads "< 0.01 pp": it is small,
     not known to be nothing."""
-    if reward_metric == "revenue":
-        shown = money(value, currency, PER_IMPRESSION_DIGITS)
-        return f"<{NBSP}{money(10**-PER_IMPRESSION_DIGITS, currency, PER_IMPRESSION_DIGITS)}" if value == 0 else shown
-    return f"<{NBSP}0.01{NBSP}pp" if value == 0 else points(value)
+    revenue = reward_metric == "revenue"
+    if value == 0:
+        smallest = (
+            money(10**-PER_IMPRESSION_DIGITS, currency, PER_IMPRESSION_DIGITS) if revenue else points(0.0001)
+        )
+        return f"<{NBSP}{smallest}"
+    return money(value, currency, PER_IMPRESSION_DIGITS) if revenue else points(value)
 
 
 def reward_mean(value, *, reward_metric: str, currency: str) -> str:

@@ -21,6 +21,14 @@ def latest_snapshot(experiment) -> PosteriorSnapshot | None:
     return PosteriorSnapshot.objects.filter(experiment=experiment).order_by("-allocation_version").first()
 
 
+def latest_arm_rows(experiment_id: int) -> dict[str, dict]:
+    """The latest allocation's summary row per arm key (empty before the first allocation)."""
+    snapshot = (
+        PosteriorSnapshot.objects.filter(experiment_id=experiment_id).order_by("-allocation_version").first()
+    )
+    return {row.get("arm"): row for row in snapshot.arms} if snapshot else {}
+
+
 def _snapshot_rows(snapshot: PosteriorSnapshot | None, arms) -> dict | None:
     """The snapshot's row per arm key, or None when it cannot speak for every arm."""
     if snapshot is None:

@@ -62,16 +62,21 @@ def _verdict(experiment, arms, rows, snapshot, post, stats, rule: dict, *, draws
     }
 
 
+def _loss_words(experiment, value: float) -> str:
+    """An expected loss as the table prints it, with its unit spelled out for revenue."""
+    shown = report_numbers.expected_loss(
+        value, reward_metric=experiment.reward_metric, currency=settings.SHOP_CURRENCY
+    )
+    return f"{shown} per impression" if experiment.reward_metric == "revenue" else shown
+
+
 def _lead_words(experiment, arms, rows, verdict: dict, rule: dict) -> str:
     """Who leads, with the table's P(best) and expected loss; or why no arm can lead."""
-    currency = settings.SHOP_CURRENCY
     minimum = rule.get("min_successes", 0)
     if verdict["leader"] is None:
         return f"no arm can lead before it has {report_numbers.count(minimum)} purchases"
     i = verdict["leader"]
-    loss = report_numbers.expected_loss(
-        rows[i]["expected_loss"], reward_metric=experiment.reward_metric, currency=currency
-    )
+    loss = _loss_words(experiment, rows[i]["expected_loss"])
     words = (
         f"{arm_label(arms[i])} leads with {report_numbers.probability(rows[i]['prob_best'])} probability "
         f"of being best and an expected loss of {loss}"
@@ -85,12 +90,9 @@ def _lead_words(experiment, arms, rows, verdict: dict, rule: dict) -> str:
 
 
 def _verdict_words(experiment, arms, rows, verdict: dict, rule: dict) -> str:
-    currency = settings.SHOP_CURRENCY
     if verdict["reason"] == "confident" and verdict["winner"] is not None:
         i = verdict["winner"]
-        loss = report_numbers.expected_loss(
-            rows[i]["expected_loss"], reward_metric=experiment.reward_metric, currency=currency
-        )
+        loss = _loss_words(experiment, rows[i]["expected_loss"])
         return (
             f"{arm_label(arms[i])} is best with {report_numbers.probability(rows[i]['prob_best'])} "
             f"probability; choosing it now risks an expected loss of {loss}."
@@ -102,9 +104,7 @@ def _verdict_words(experiment, arms, rows, verdict: dict, rule: dict) -> str:
             f"Inconclusive: the sample cap of {cap} impressions is reached and "
             f"no arm is clearly best; {lead}."
         )
-    epsilon = report_numbers.expected_loss(
-        rule["epsilon"], reward_metric=experiment.reward_metric, currency=currency
-    )
+    epsilon = _loss_words(experiment, rule["epsilon"])
     return (
         f"{lead}; the rule needs P(best) of {report_numbers.percent(experiment.prob_best_threshold)} "
         f"and an expected loss below {epsilon}."

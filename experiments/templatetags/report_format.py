@@ -45,6 +45,12 @@ def prob(value) -> str:
 
 
 @register.filter
+def pp(value) -> str:
+    """A difference of rates in percentage points: "0.12 pp"."""
+    return report_numbers.points(value)
+
+
+@register.filter
 def money(value, digits: int = 2) -> str:
     """An amount in the shop's currency: "$1,234.50"."""
     return report_numbers.money(value, settings.SHOP_CURRENCY, int(digits))
