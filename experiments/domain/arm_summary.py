@@ -156,8 +156,8 @@ def arm_column_labels(reward_metric: str) -> dict:
     return {
         "successes": noun.capitalize(),
         "observed_mean": observed,
-        "mean": "Posterior mean (revenue per impression)" if revenue else "Posterior mean (rate)",
-        "expected_loss": "Expected loss (per impression)" if revenue else "Expected loss (percentage points)",
+        "mean": "Posterior mean revenue per impression" if revenue else "Posterior mean rate",
+        "expected_loss": "Expected loss per impression" if revenue else "Expected loss (pp)",
     }
 
 

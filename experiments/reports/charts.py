@@ -46,7 +46,8 @@ def _reward_axis(report: dict) -> dict:
 
 
 def _time_axis() -> dict:
-    return {"title": {"text": "Time (UTC)"}, "type": "date", "tickformat": "%b %d\n%H:%M", "nticks": 8}
+    # Plotly picks date ticks to suit the span (minutes in a day's test, days in a month's) on its own.
+    return {"title": {"text": "Time (UTC)"}, "type": "date", "nticks": 6}
 
 
 def _series_chart(report: dict, field: str, title: str, div_id: str, y_title: str) -> str | None:

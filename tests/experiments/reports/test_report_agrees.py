@@ -82,12 +82,15 @@ def test_the_headline_prints_the_tables_figures(analyst, close_race):
 @pytest.mark.django_db
 def test_columns_say_what_they_are_and_intervals_stay_on_one_line(analyst, close_race):
     page = analyst.get("/reports/experiments/pdp-similar-test/").content.decode()
-    assert "<th>Observed rate (clicks / impressions)</th><th>Posterior mean (rate)</th>" in page
-    assert "Expected loss (percentage points)" in page
+    assert (
+        "<th>Observed rate (clicks / impressions)</th><th>Posterior mean rate (95% credible interval)</th>"
+        in page
+    )
+    assert "<th>Expected loss (pp)</th>" in page
     cells = _cells(page, "B")
     assert cells["observed-mean"] == "4.5%"  # 226 / 5000
     assert cells["trials"] == "5,000"
-    assert re.fullmatch(rf"\d\.\d%{NBSP}…{NBSP}\d\.\d%", cells["interval ci"])
+    assert re.fullmatch(rf"\d\.\d% \(\d\.\d%{NBSP}…{NBSP}\d\.\d%\)", cells["posterior"])
     assert re.fullmatch(rf"[+-]\d+\.\d% \([+-]\d+\.\d%{NBSP}…{NBSP}[+-]\d+\.\d%\)", cells["uplift"])
 
 
