@@ -34,6 +34,7 @@ class EpochEstimates:
     stratified_uplift: np.ndarray
     stratified_uplift_ci: tuple[np.ndarray, np.ndarray]
     pooled_uplift: np.ndarray
+    pooled_uplift_ci: tuple[np.ndarray, np.ndarray]
     epoch_weights: np.ndarray  # (n_epochs,), 0 for epochs left out
     level: float
 
@@ -82,7 +83,7 @@ def epoch_estimates(
     pooled = s.sum(axis=0) / n.sum(axis=0)
     pooled_se = np.sqrt(pooled * (1.0 - pooled) / n.sum(axis=0))
     uplift, uplift_se = _relative(stratified, stratified_se, control)
-    pooled_uplift, _ = _relative(pooled, pooled_se, control)
+    pooled_uplift, pooled_uplift_se = _relative(pooled, pooled_se, control)
     z = stats.norm.ppf(0.5 + level / 2.0)
     return EpochEstimates(
         control=control,
@@ -93,6 +94,7 @@ def epoch_estimates(
         stratified_uplift=uplift,
         stratified_uplift_ci=(uplift - z * uplift_se, uplift + z * uplift_se),
         pooled_uplift=pooled_uplift,
+        pooled_uplift_ci=(pooled_uplift - z * pooled_uplift_se, pooled_uplift + z * pooled_uplift_se),
         epoch_weights=weights,
         level=level,
     )

@@ -11,9 +11,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import to_historic
 from simple_history.utils import update_change_reason
 
+from experiments.domain import report_numbers
+from experiments.domain.arm_summary import observed_mean
 from experiments.domain.fixed_split import start_weights
 from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
 from experiments.models.experiments import Status
+from experiments.selectors.arm_summary import latest_arm_rows
 from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
 
 from .experiment_changelist import ExperimentChangelistMixin
@@ -62,13 +65,46 @@ class ArmInline(StatusEditableInline):
     model = Arm
     formset = ArmFormSet
     extra = 2
-    fields = ("key", "variant", "is_control", "fixed_weight", "traffic_share")
-    readonly_fields = ("traffic_share",)
+    fields = (
+        "key",
+        "variant",
+        "is_control",
+        "fixed_weight",
+        "impressions",
+        "observed",
+        "prob_best",
+        "traffic_share",
+    )
+    readonly_fields = ("impressions", "observed", "prob_best", "traffic_share")
+
+    def _summary(self, arm) -> dict:
+        """The arm's row of the latest allocation (the report's arm summary), read once per experiment."""
+        cache = self.__dict__.setdefault("_summaries", {})
+        if arm.experiment_id not in cache:
+            cache[arm.experiment_id] = latest_arm_rows(arm.experiment_id)
+        return cache[arm.experiment_id].get(arm.key, {})
+
+    @admin.display(description="Impressions (last allocation)")
+    def impressions(self, arm) -> str:
+        return report_numbers.count(self._summary(arm).get("trials")) if arm.pk else "-"
+
+    @admin.display(description="Observed rate (successes / impressions)")
+    def observed(self, arm) -> str:
+        row = self._summary(arm)
+        return report_numbers.percent(observed_mean(row.get("trials", 0), row.get("successes", 0)))
+
+    @admin.display(description="P(best) (last allocation)")
+    def prob_best(self, arm) -> str:
+        return report_numbers.probability(self._summary(arm).get("prob_best"))
 
     @admin.display(description="Traffic share now")
     def traffic_share(self, arm) -> str:
         # The weight is an exact share of the hash space (ticks / 2**32): a raw float of 17 digits.
-        return f"{arm.weight:.1%}" if arm.pk else "-"
+        if not arm.pk:
+            return "-"
+        return (
+            report_numbers.percent(arm.weight) if arm.experiment.status == Status.RUNNING else "not serving"
+        )
 
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is None else 0

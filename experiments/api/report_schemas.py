@@ -7,6 +7,7 @@ Rates and probabilities are fractions (0.05 = 5%); uplift is relative (0.1 = +10
 
 from rest_framework import serializers
 
+from experiments.domain.arm_summary import ARM_FIELDS, ArmField
 from experiments.domain.experiment_state import STATE_LABELS
 from experiments.models.experiments import Policy, RandomizationUnit, RewardMetric, Status
 
@@ -75,61 +76,44 @@ class GuardrailBreachSerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="When the breach was recorded.")
 
 
-class ReportArmSerializer(serializers.Serializer):
-    arm = serializers.CharField(help_text="Arm key.")
-    variant = serializers.CharField(help_text="Key of the variant the arm serves.")
-    control = serializers.BooleanField(help_text="True for the control arm.")
-    trials = serializers.IntegerField(help_text="Impressions (decisions served) of the arm.")
-    effective_sample_size = serializers.FloatField(
-        help_text="Trials / design effect: the independent decisions the arm's data is worth. Equal to "
-        "trials for request units; smaller for session and user units, whose decisions are correlated."
+def _arm_field(field: ArmField) -> serializers.Field:
+    """The serializer field of one arm summary key (``experiments.domain.arm_summary.ARM_FIELDS``)."""
+    options = {"help_text": field.help, "allow_null": field.nullable, "required": not field.optional}
+    if field.key == "guardrail_breach":
+        return GuardrailBreachSerializer(**options)
+    kinds = {
+        "text": serializers.CharField,
+        "bool": serializers.BooleanField,
+        "integer": serializers.IntegerField,
+        "number": serializers.FloatField,
+    }
+    return kinds[field.kind](**options)
+
+
+# Built from the arm summary's field list, so the schema documents exactly the row the report builds.
+ReportArmSerializer = type(
+    "ReportArmSerializer",
+    (serializers.Serializer,),
+    {f.key: _arm_field(f) for f in ARM_FIELDS},
+)
+
+
+class FiguresAsOfSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(
+        choices=["snapshot", "now"],
+        help_text="snapshot: P(best), expected loss, uplift and the stopping verdict are those of the latest "
+        "allocation, which set the current weights; now: no allocation has run yet, so they are drawn now.",
     )
-    design_effect = serializers.FloatField(
-        help_text="Cluster-robust (delta-method) variance of the rate over the per-decision binomial one, "
-        "at least 1; the posterior, intervals, uplift and always-valid test use the cluster-robust one."
+    allocation_version = serializers.IntegerField(
+        allow_null=True, help_text="The allocation version they come from; null when drawn now."
     )
-    units = serializers.IntegerField(
-        allow_null=True, help_text="Sessions or users with a decision in the arm; null for request units."
+    created_at = serializers.DateTimeField(
+        allow_null=True, help_text="When that allocation ran; null when now."
     )
-    successes = serializers.IntegerField(
-        help_text="Impressions with the reward event (purchases for revenue experiments)."
+    impressions_since = serializers.IntegerField(
+        help_text="Impressions over all arms since that allocation (0 when drawn now)."
     )
-    mean = serializers.FloatField(
-        help_text="Posterior mean: the rate, or revenue per impression for revenue experiments."
-    )
-    ci_low = serializers.FloatField(help_text="Lower end of the 95% credible interval of the mean.")
-    ci_high = serializers.FloatField(help_text="Upper end of the 95% credible interval of the mean.")
-    prob_best = serializers.FloatField(help_text="Posterior probability that the arm is best.")
-    expected_loss = serializers.FloatField(
-        help_text="Expected loss of choosing the arm now, in reward units."
-    )
-    weight = serializers.FloatField(help_text="Current allocation weight among the experiment's arms.")
-    revenue_observed = serializers.FloatField(
-        required=False, help_text="Revenue experiments: observed revenue, uncapped (money)."
-    )
-    revenue_per_impression_observed = serializers.FloatField(
-        required=False,
-        help_text="Revenue experiments: observed revenue per impression, uncapped; decisions use "
-        "order values capped at the report's order_value_cap.",
-    )
-    aov_observed = serializers.FloatField(
-        required=False,
-        allow_null=True,
-        help_text="Revenue experiments: observed average order value, uncapped; null without purchases.",
-    )
-    traffic_share = serializers.FloatField(
-        help_text="Share of all slot traffic: weight x (1 - holdout share)."
-    )
-    uplift = _nullable_float("Posterior mean relative uplift vs control; null for the control or no data.")
-    uplift_ci_low = _nullable_float("Lower end of the 95% interval of the uplift; null as uplift.")
-    uplift_ci_high = _nullable_float("Upper end of the 95% interval of the uplift; null as uplift.")
-    prob_beats_control = _nullable_float("P(arm beats control); null for the control or no data.")
-    guardrail_breach = GuardrailBreachSerializer(
-        allow_null=True,
-        required=False,
-        help_text="Null unless the arm breached a guardrail. Sticky: a breached arm stays flagged, is held"
-        " at the exploration floor under a bandit policy, and cannot be promoted without an override.",
-    )
+    text = serializers.CharField(help_text="The same in words, as the report page shows it.")
 
 
 STOPPING_REASONS = ["confident", "max_samples", "continue"]
@@ -148,7 +132,10 @@ class StoppingSerializer(serializers.Serializer):
         "none is (revenue: every arm is below the minimum number of purchases).",
     )
     inconclusive = serializers.BooleanField(help_text="True when stopped at the cap without a clear winner.")
-    summary = serializers.CharField(help_text="The verdict in plain words.")
+    summary = serializers.CharField(
+        help_text="The verdict in plain words, with P(best) and expected loss formatted as the report's arm "
+        "table shows them; it says so when the experiment is paused or concluded."
+    )
     threshold = serializers.FloatField(help_text="P(best) the rule needs.")
     epsilon = serializers.FloatField(
         help_text="Largest acceptable expected loss in the metric's own unit: a rate for click, "
@@ -200,22 +187,30 @@ class EpochArmSerializer(serializers.Serializer):
     arm = serializers.CharField(help_text="Arm key.")
     stratified_rate = _nullable_float("Rate averaged over allocation epochs; null when undefined.")
     pooled_rate = _nullable_float("All trials pooled; null when undefined.")
-    stratified_uplift = _nullable_float("Epoch-stratified uplift vs control; null for the control.")
-    stratified_uplift_ci_low = _nullable_float("Lower end of its 95% interval; null for the control.")
-    stratified_uplift_ci_high = _nullable_float("Upper end of its 95% interval; null for the control.")
-    pooled_uplift = _nullable_float("Pooled uplift vs control; null for the control.")
+    stratified_uplift = _nullable_float(
+        "Epoch-stratified uplift vs control; null for the control or an arm without data."
+    )
+    stratified_uplift_ci_low = _nullable_float("Lower end of its 95% interval; null as stratified_uplift.")
+    stratified_uplift_ci_high = _nullable_float("Upper end of its 95% interval; null as stratified_uplift.")
+    pooled_uplift = _nullable_float("Pooled uplift vs control; null for the control or an arm without data.")
+    pooled_uplift_ci_low = _nullable_float("Lower end of its 95% interval; null as pooled_uplift.")
+    pooled_uplift_ci_high = _nullable_float("Upper end of its 95% interval; null as pooled_uplift.")
 
 
 class EpochsSerializer(serializers.Serializer):
     available = serializers.BooleanField(help_text="False when no epoch supports the estimates yet.")
-    note = serializers.CharField(help_text="Why it is unavailable, or whether pooled and stratified agree.")
+    note = serializers.CharField(
+        help_text="Why it is unavailable; else that pooled and stratified agree (each uplift within the "
+        "other's 95% interval), or one sentence on which arms differ and why."
+    )
     epochs = serializers.IntegerField(
         required=False, help_text="Allocation epochs with traffic; when available."
     )
     arms = EpochArmSerializer(many=True, required=False, help_text="Per arm; when available.")
     disagree = serializers.BooleanField(
         required=False,
-        help_text="True when a pooled uplift falls outside its stratified interval; when available.",
+        help_text="True when an arm's pooled and stratified uplift are not each within the other's 95% "
+        "interval; when available.",
     )
 
 
@@ -327,7 +322,15 @@ class ExperimentReportSerializer(serializers.Serializer):
     winner = serializers.CharField(
         allow_null=True, help_text="Key of the winning arm, null until one is chosen."
     )
+    winner_variant = serializers.CharField(
+        allow_null=True, help_text="The winning arm's variant, null as winner."
+    )
+    concluded_at = serializers.DateTimeField(allow_null=True, help_text="When it concluded; null until then.")
+    currency = serializers.CharField(help_text="The shop's currency (SHOP_CURRENCY) of every money figure.")
     arms = ReportArmSerializer(many=True, help_text="Per arm, by key; empty while an arm has no posterior.")
+    figures_as_of = FiguresAsOfSerializer(
+        required=False, help_text="Where P(best), expected loss and uplift come from." + _NEEDS_POSTERIORS
+    )
     control_arm = serializers.CharField(
         required=False,
         help_text="Key of the arm uplift is measured against: the control, or the first arm by key"

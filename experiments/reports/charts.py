@@ -2,7 +2,16 @@
 
 import plotly.graph_objects as go
 
+from experiments.domain.arm_summary import METRIC_WORDS
+from experiments.domain.report_numbers import CURRENCY_SYMBOLS
+
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
+REWARD_WORDS = {
+    "click": "Click rate",
+    "add_to_cart": "Add-to-cart rate",
+    "purchase": "Purchase rate",
+    "revenue": "Revenue per impression",
+}
 
 
 def _html(fig: go.Figure, div_id: str) -> str:
@@ -10,22 +19,62 @@ def _html(fig: go.Figure, div_id: str) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CHART_CONFIG)
 
 
+def _experiment_html(fig: go.Figure, div_id: str) -> str:
+    """An experiment chart: room for axis titles, the legend above the plot so it never hides a line."""
+    fig.update_layout(
+        height=340,
+        autosize=True,
+        margin={"l": 70, "r": 20, "t": 50, "b": 60},
+        template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CHART_CONFIG)
+
+
+def _variant_names(report: dict) -> dict[str, str]:
+    """Arm key -> how legends and labels name it: the variant, with the arm key beside."""
+    return {a["arm"]: f"{a['variant']} ({a['arm']})" for a in report["arms"]}
+
+
+def _reward_axis(report: dict) -> dict:
+    """The y (or x) axis of a reward per impression: its name in words and a percent or money format."""
+    metric = report["reward_metric"]
+    if metric == "revenue":
+        symbol = CURRENCY_SYMBOLS.get(report.get("currency", ""), "")
+        return {"title": {"text": "Revenue per impression"}, "tickprefix": symbol, "tickformat": ",.3f"}
+    return {"title": {"text": REWARD_WORDS[metric]}, "tickformat": ".1%"}
+
+
+def _time_axis() -> dict:
+    # Plotly picks date ticks to suit the span (minutes in a day's test, days in a month's) on its own.
+    return {"title": {"text": "Time (UTC)"}, "type": "date", "nticks": 6}
+
+
 def _series_chart(report: dict, field: str, title: str, div_id: str, y_title: str) -> str | None:
+    """One line per arm over time (the snapshot times), named by variant."""
     series = report["history"]["series"]
-    if not series["allocation_version"]:
+    if not series["created_at"]:
         return None
+    names = _variant_names(report)
     fig = go.Figure()
     for arm, values in series[field].items():
-        fig.add_trace(go.Scatter(x=series["allocation_version"], y=values, mode="lines+markers", name=arm))
-    fig.update_layout(title=title, xaxis_title="allocation version", yaxis_title=y_title)
-    return _html(fig, div_id)
+        fig.add_trace(
+            go.Scatter(x=series["created_at"], y=values, mode="lines+markers", name=names.get(arm, arm))
+        )
+    fig.update_layout(
+        title=title,
+        xaxis=_time_axis(),
+        yaxis={"title": {"text": y_title}, "tickformat": ".0%", "rangemode": "tozero"},
+    )
+    return _experiment_html(fig, div_id)
 
 
 def _rates_chart(report: dict) -> str:
     arms = report["arms"]
+    names = _variant_names(report)
     fig = go.Figure(
         go.Bar(
-            x=[a["arm"] for a in arms],
+            x=[names[a["arm"]] for a in arms],
             y=[a["mean"] for a in arms],
             error_y={
                 "type": "data",
@@ -33,43 +82,60 @@ def _rates_chart(report: dict) -> str:
                 "array": [a["ci_high"] - a["mean"] for a in arms],
                 "arrayminus": [a["mean"] - a["ci_low"] for a in arms],
             },
-            text=[a["variant"] for a in arms],
         )
     )
-    fig.update_layout(title="Posterior mean with 95% credible interval", yaxis_title=report["reward_metric"])
-    return _html(fig, "chart-rates")
+    fig.update_layout(
+        title="Posterior mean with 95% credible interval",
+        xaxis={"title": {"text": "Variant (arm)"}, "automargin": True},
+        yaxis={**_reward_axis(report), "rangemode": "tozero"},
+    )
+    return _experiment_html(fig, "chart-rates")
 
 
 def _densities_chart(report: dict) -> str:
     densities = report["densities"]
+    names = _variant_names(report)
     fig = go.Figure()
     for arm in densities["arms"]:
         fig.add_trace(
-            go.Scatter(x=densities["x"], y=arm["density"], mode="lines", fill="tozeroy", name=arm["arm"])
+            go.Scatter(
+                x=densities["x"],
+                y=arm["density"],
+                mode="lines",
+                fill="tozeroy",
+                name=names.get(arm["arm"], arm["arm"]),
+            )
         )
-    label = "rate" if densities["kind"] == "rate" else "revenue per impression"
-    fig.update_layout(title=f"Posterior density of each arm's {label}", xaxis_title=label)
-    return _html(fig, "chart-densities")
+    axis = _reward_axis(report)
+    fig.update_layout(
+        title=f"How sure we are of each variant's {axis['title']['text'].lower()}",
+        xaxis=axis,
+        yaxis={"title": {"text": "Posterior density"}, "showticklabels": False},
+    )
+    return _experiment_html(fig, "chart-densities")
 
 
 def _reward_chart(report: dict) -> str | None:
     series = report["history"]["series"]
-    if not series["allocation_version"]:
+    if not series["created_at"]:
         return None
+    noun = METRIC_WORDS[report["reward_metric"]][0]
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=series["cumulative_trials"], y=series["cumulative_reward"], name="this experiment")
-    )
+    fig.add_trace(go.Scatter(x=series["created_at"], y=series["cumulative_reward"], name="This experiment"))
     fig.add_trace(
         go.Scatter(
-            x=series["cumulative_trials"],
+            x=series["created_at"],
             y=series["even_split_reward"],
-            name="even split",
+            name="An even split (estimated)",
             line={"dash": "dash"},
         )
     )
-    fig.update_layout(title="Cumulative reward vs an even split", xaxis_title="decisions shown")
-    return _html(fig, "chart-reward")
+    fig.update_layout(
+        title=f"{noun.capitalize()} so far vs an even split",
+        xaxis=_time_axis(),
+        yaxis={"title": {"text": f"{noun.capitalize()} so far"}, "tickformat": ",d", "rangemode": "tozero"},
+    )
+    return _experiment_html(fig, "chart-reward")
 
 
 def experiment_charts(report: dict) -> dict[str, str]:
@@ -79,8 +145,16 @@ def experiment_charts(report: dict) -> dict[str, str]:
     charts = {
         "rates": _rates_chart(report),
         "densities": _densities_chart(report),
-        "allocation": _series_chart(report, "weight", "Allocation over time", "chart-allocation", "weight"),
-        "prob_best": _series_chart(report, "prob_best", "P(best) over time", "chart-prob-best", "P(best)"),
+        "allocation": _series_chart(
+            report,
+            "weight",
+            "Share of traffic over time",
+            "chart-allocation",
+            "Share of the experiment's traffic",
+        ),
+        "prob_best": _series_chart(
+            report, "prob_best", "P(best) over time", "chart-prob-best", "Probability of being best"
+        ),
         "reward": _reward_chart(report),
     }
     return {name: html for name, html in charts.items() if html}

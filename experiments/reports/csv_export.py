@@ -3,26 +3,10 @@
 import csv
 import io
 
-ARM_COLUMNS = (
-    "arm",
-    "variant",
-    "control",
-    "trials",
-    "effective_sample_size",
-    "design_effect",
-    "successes",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "prob_best",
-    "expected_loss",
-    "prob_beats_control",
-    "uplift",
-    "uplift_ci_low",
-    "uplift_ci_high",
-    "weight",
-    "traffic_share",
-)
+from experiments.domain.arm_summary import CSV_ARM_COLUMNS
+
+# The arm summary row's columns in its order, so the CSV says what the page and the JSON say.
+ARM_COLUMNS = CSV_ARM_COLUMNS
 OFF_POLICY_COLUMNS = ("naive", "ips", "snips", "snips_ci_low", "snips_ci_high")
 
 
@@ -36,12 +20,14 @@ def experiment_csv(report: dict) -> str:
             "status",
             "reward_metric",
             "allocation_version",
+            "figures_as_of_allocation_version",
             *ARM_COLUMNS,
             *OFF_POLICY_COLUMNS,
         )
     )
     off_policy = {row["arm"]: row for row in report.get("off_policy", {}).get("arms", [])}
     head = [report[k] for k in ("experiment", "slot", "status", "reward_metric", "allocation_version")]
+    head.append(report.get("figures_as_of", {}).get("allocation_version"))
     for arm in report["arms"]:
         ope_row = off_policy.get(arm["arm"], {})
         writer.writerow(

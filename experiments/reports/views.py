@@ -13,6 +13,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from experiments.admin.lifecycle import STEPS
+from experiments.domain.arm_summary import arm_column_labels
 from experiments.domain.experiment_state import STATE_LABELS
 from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
@@ -66,7 +68,15 @@ def experiment_report(request, key: str):
     report = report_build(experiment=experiment)
     if request.GET.get("format") == "csv":
         return _csv(experiment_csv(report), f"{experiment.key}.csv")
-    context = {"report": report, "charts": experiment_charts(report), "plotly_js": PLOTLY_JS_NAME}
+    context = {
+        "report": report,
+        "experiment": experiment,
+        "labels": arm_column_labels(experiment.reward_metric),
+        "can_conclude": experiment.status in STEPS["conclude"]
+        and request.user.has_perm("experiments.change_experiment"),
+        "charts": experiment_charts(report),
+        "plotly_js": PLOTLY_JS_NAME,
+    }
     return render(request, "reports/experiment.html", context)
 
 

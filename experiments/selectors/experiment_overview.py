@@ -56,6 +56,14 @@ def _srm_mismatch(experiment: Experiment, arms: list, snapshot_arms: list[dict])
     return bool(srm and srm["mismatch"])
 
 
+def _leader_row(snapshot_arms: list[dict], stopping: dict) -> dict | None:
+    """The stopping rule's leader as the allocation stored it (a revenue arm below the minimum
+    purchases cannot lead); older snapshots without one: the highest P(best)."""
+    if "leader" in stopping:
+        return next((row for row in snapshot_arms if row["arm"] == stopping["leader"]), None)
+    return max(snapshot_arms, key=lambda row: row.get("prob_best", 0.0), default=None)
+
+
 def overview_row(experiment: Experiment, *, holdout_share: float) -> dict:
     """The row of one experiment from ``experiments_with_latest_snapshot``; JSON-ready."""
     arms = experiment.overview_arms
@@ -64,9 +72,7 @@ def overview_row(experiment: Experiment, *, holdout_share: float) -> dict:
     decisions = sum(row.get("trials", 0) for row in snapshot_arms)
     # Before any decision the figures are the prior's (P(best) ~ 1/arms, uplift intervals of +-2000%):
     # noise that would read as a leader.
-    leader = (
-        max(snapshot_arms, key=lambda row: row.get("prob_best", 0.0), default=None) if decisions else None
-    )
+    leader = _leader_row(snapshot_arms, stopping) if decisions else None
     breached = [
         f"{a.variant.key} on {(a.guardrail_breach or {}).get('metric', 'a metric')}"
         for a in arms

@@ -9,15 +9,16 @@ import math
 import numpy as np
 from scipy import stats as scipy_stats
 
-from bandits import BanditError, BetaBernoulli, stopping_state
+from bandits import BanditError, BetaBernoulli
 from bandits.epochs import epoch_estimates
 from bandits.mde import tau_from_mde
 from bandits.sample_ratio import sample_ratio_check
 from bandits.sequential import msprt_two_proportions
+from experiments.domain import report_numbers
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
-from experiments.services.guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
-from experiments.services.reward_models import SUCCESS_FIELD, loss_epsilon_shown, stopping_rule
+from experiments.services.guardrail_rules import guardrails_evaluate
+from experiments.services.reward_models import SUCCESS_FIELD
 
 DENSITY_POINTS = 120
 
@@ -26,40 +27,6 @@ def finite(value) -> float | None:
     """A JSON-safe float: None for NaN or infinity."""
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def arm_label(arm) -> str:
-    return f"{arm.key} ({arm.variant.key})"
-
-
-def stopping_section(experiment, arms, post, stats, *, draws: int, seed: int) -> dict:
-    """The stopping rule's verdict in plain words, with the rule itself."""
-    state = stopping_state(
-        post,
-        threshold=experiment.prob_best_threshold,
-        max_samples=experiment.max_samples,
-        trials=stats.trials,
-        draws=draws,
-        seed=seed,
-        arm_names=[arm_label(a) for a in arms],
-        **stopping_rule(experiment=experiment, stats=stats),
-    )
-    rule = stopping_rule(experiment=experiment, stats=stats)
-    section = {
-        "stop": bool(state.stop),
-        "reason": state.reason,
-        "winner": arms[state.winner].key if state.winner is not None else None,
-        "leader": arms[state.leader].key if state.leader is not None else None,
-        "inconclusive": bool(state.inconclusive),
-        "summary": state.summary,
-        "threshold": experiment.prob_best_threshold,
-        "epsilon": rule["epsilon"],
-        "epsilon_unit": loss_epsilon_shown(experiment)["unit"],
-        "epsilon_text": loss_epsilon_shown(experiment)["text"],
-        "min_purchases": int(rule.get("min_successes", 0)),
-        "auto_conclude": experiment.auto_conclude,
-    }
-    return stopping_guardrail_checked(section, arms=arms)
 
 
 def guardrails_section(experiment, posteriors, control: int, *, draws: int, seed: int) -> list[dict]:
@@ -115,43 +82,85 @@ def _epoch_matrix(experiment, arms) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return s, n, versions
 
 
-def epochs_section(experiment, arms, control: int) -> dict:
-    """Epoch-stratified rates and uplift beside the pooled ones; a note when they disagree."""
-    s, n, versions = _epoch_matrix(experiment, arms)
-    if not versions:
-        return {"available": False, "note": "No allocation epoch has traffic yet."}
-    try:
-        est = epoch_estimates(s, n, control=control)
-    except BanditError as exc:
-        return {"available": False, "note": str(exc)}
+def _epoch_disagreement(arm, row: dict) -> str | None:
+    """How one arm's pooled and stratified uplift differ, or None when each lies in the other's interval."""
+    if row["stratified_uplift"] is None or row["pooled_uplift"] is None:
+        return None
+    inside_stratified = (
+        row["stratified_uplift_ci_low"] <= row["pooled_uplift"] <= row["stratified_uplift_ci_high"]
+    )
+    inside_pooled = row["pooled_uplift_ci_low"] <= row["stratified_uplift"] <= row["pooled_uplift_ci_high"]
+    if inside_stratified and inside_pooled:
+        return None
+    stratified_ci = report_numbers.interval(
+        report_numbers.signed_percent(row["stratified_uplift_ci_low"]),
+        report_numbers.signed_percent(row["stratified_uplift_ci_high"]),
+    )
+    return (
+        f"{arm.variant.key} (arm {arm.key}) pooled {report_numbers.signed_percent(row['pooled_uplift'])} vs "
+        f"stratified {report_numbers.signed_percent(row['stratified_uplift'])} ({stratified_ci})"
+    )
+
+
+def _epoch_rows(arms, control: int, est, with_data: list[int]) -> list[dict]:
+    """One row per arm; an arm without impressions, or the control, has no uplift ("–")."""
+    rows = []
+    position = {arm_index: k for k, arm_index in enumerate(with_data)}
     low, high = est.stratified_uplift_ci
-    rows, disagree = [], []
+    pooled_low, pooled_high = est.pooled_uplift_ci
     for i, arm in enumerate(arms):
-        pooled_outside = not arm.is_control and not (low[i] <= est.pooled_uplift[i] <= high[i])
-        if pooled_outside:
-            disagree.append(arm.key)
+        k = position.get(i)
+        compared = k is not None and i != control
         rows.append(
             {
                 "arm": arm.key,
-                "stratified_rate": finite(est.stratified_rate[i]),
-                "pooled_rate": finite(est.pooled_rate[i]),
-                "stratified_uplift": None if arm.is_control else finite(est.stratified_uplift[i]),
-                "stratified_uplift_ci_low": None if arm.is_control else finite(low[i]),
-                "stratified_uplift_ci_high": None if arm.is_control else finite(high[i]),
-                "pooled_uplift": None if arm.is_control else finite(est.pooled_uplift[i]),
+                "stratified_rate": finite(est.stratified_rate[k]) if k is not None else None,
+                "pooled_rate": finite(est.pooled_rate[k]) if k is not None else None,
+                "stratified_uplift": finite(est.stratified_uplift[k]) if compared else None,
+                "stratified_uplift_ci_low": finite(low[k]) if compared else None,
+                "stratified_uplift_ci_high": finite(high[k]) if compared else None,
+                "pooled_uplift": finite(est.pooled_uplift[k]) if compared else None,
+                "pooled_uplift_ci_low": finite(pooled_low[k]) if compared else None,
+                "pooled_uplift_ci_high": finite(pooled_high[k]) if compared else None,
             }
         )
-    note = (
-        f"Pooled and epoch-stratified uplift disagree for {', '.join(disagree)}: the base rate drifted "
-        "while the weights changed, so trust the stratified figure."
-        if disagree
-        else "Pooled and epoch-stratified estimates agree."
-    )
+    return rows
+
+
+def epochs_section(experiment, arms, control: int) -> dict:
+    """Epoch-stratified rates and uplift beside the pooled ones. They "agree" only when each arm's
+    pooled uplift lies in its stratified interval and the other way round; otherwise one sentence
+    says which arms differ and why. Arms without impressions are left out of the estimates."""
+    s, n, versions = _epoch_matrix(experiment, arms)
+    if not versions:
+        return {"available": False, "note": "No allocation epoch has traffic yet."}
+    with_data = [i for i in range(len(arms)) if n[:, i].sum() > 0]
+    if control not in with_data:
+        return {
+            "available": False,
+            "note": "The control has no impressions yet, so there is no uplift to stratify.",
+        }
+    try:
+        est = epoch_estimates(s[:, with_data], n[:, with_data], control=with_data.index(control))
+    except BanditError as exc:
+        return {"available": False, "note": str(exc)}
+    rows = _epoch_rows(arms, control, est, with_data)
+    differences = [d for arm, row in zip(arms, rows, strict=True) if (d := _epoch_disagreement(arm, row))]
+    if differences:
+        note = (
+            "Pooled and epoch-stratified uplift differ beyond their 95% intervals for "
+            f"{'; '.join(differences)}: "
+            "the base rate drifted while the weights moved, so trust the stratified figure."
+        )
+    elif any(row["stratified_uplift"] is not None for row in rows):
+        note = "Pooled and epoch-stratified uplift agree: each lies within the other's 95% interval."
+    else:
+        note = "No arm beside the control has impressions yet, so there is no uplift to compare."
     return {
         "available": True,
         "epochs": len(versions),
         "arms": rows,
-        "disagree": bool(disagree),
+        "disagree": bool(differences),
         "note": note,
     }
 

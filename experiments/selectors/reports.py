@@ -8,11 +8,11 @@ sit beside them and are built in ``report_sections``, ``report_history`` and ``o
 
 from django.conf import settings
 
-from bandits import expected_loss, prob_best
 from experiments.models import Experiment, ProgramSettings
-from experiments.services.control_uplift import control_position, uplift_rows
+from experiments.services.control_uplift import control_position
 from experiments.services.reward_models import arm_stats, experiment_posterior
 
+from .arm_summary import arm_summaries
 from .experiment_overview import experiment_overview
 from .off_policy import off_policy_section
 from .report_history import history_section
@@ -23,11 +23,11 @@ from .report_sections import (
     finite,
     fixed_split_section,
     guardrails_section,
-    stopping_section,
 )
+from .report_stopping import stopping_section
 
-# 50k draws keep the Monte Carlo error of P(best) under 0.5 percentage points (sqrt(p(1-p)/draws)),
-# and few enough that a report still renders on request.
+# 50k draws keep the Monte Carlo error of P(best) under 0.5 percentage points and a report under ~1 s;
+# they serve an experiment before its first allocation and the sections the report draws itself.
 REPORT_DRAWS = 50_000
 
 
@@ -57,10 +57,23 @@ def _clustering(stats, i: int) -> dict:
     }
 
 
+def _arm_extras(experiment, arm, stats, i: int) -> dict:
+    """The report's per-arm figures beyond the shared summary row."""
+    extras = {**_clustering(stats, i), "guardrail_breach": arm_guardrail_breach(arm)}
+    if experiment.reward_metric == "revenue":
+        extras |= _revenue_observed(stats, i)
+    return extras
+
+
 def report_build(
     *, experiment: Experiment, draws: int = REPORT_DRAWS, seed: int = 0, full: bool = True
 ) -> dict:
-    """The report: the contract's core per arm, then (``full``) every analyst section beside it."""
+    """The report: the contract's core per arm, then (``full``) every analyst section beside it.
+
+    P(best), expected loss, uplift and the stopping verdict are the latest allocation snapshot's
+    (``figures_as_of`` says which, and how many impressions arrived since); ``draws`` and ``seed``
+    only serve an experiment no allocation has run for yet, and the sections drawn for the report.
+    """
     arms = list(experiment.arms.select_related("variant", "posterior").order_by("key"))
     posteriors = [getattr(a, "posterior", None) for a in arms]
     report = {
@@ -72,40 +85,32 @@ def report_build(
         "randomization_unit": experiment.randomization_unit,
         "allocation_version": experiment.allocation_version,
         "winner": experiment.winner.key if experiment.winner_id else None,
+        "winner_variant": experiment.winner.variant.key if experiment.winner_id else None,
+        "concluded_at": experiment.concluded_at.isoformat() if experiment.concluded_at else None,
+        "currency": settings.SHOP_CURRENCY,
         "arms": [],
     }
     if not arms or any(p is None for p in posteriors):
         return report
     stats = arm_stats(posteriors, experiment.reward_metric)
     post = experiment_posterior(experiment=experiment, arms=arms, stats=stats)
-    mean = post.mean()
-    low, high = post.interval(0.95)
-    pbest = prob_best(post, draws=draws, seed=seed)
-    loss = expected_loss(post, draws=draws, seed=seed)
     holdout = ProgramSettings.load().holdout_share
     control = control_position(arms)
-    uplift = uplift_rows(post, control=control, draws=draws, seed=seed)
-    for i, arm in enumerate(arms):
-        report["arms"].append(
-            {
-                **uplift[i],
-                "arm": arm.key,
-                "variant": arm.variant.key,
-                "control": arm.is_control,
-                "trials": int(stats.trials[i]),
-                **_clustering(stats, i),
-                "successes": int(stats.successes[i]),
-                "mean": float(mean[i]),
-                "ci_low": float(low[i]),
-                "ci_high": float(high[i]),
-                "prob_best": float(pbest[i]),
-                "expected_loss": float(loss[i]),
-                "weight": float(arm.weight),
-                "traffic_share": float(arm.weight * (1.0 - holdout)),
-                "guardrail_breach": arm_guardrail_breach(arm),
-                **(_revenue_observed(stats, i) if experiment.reward_metric == "revenue" else {}),
-            }
-        )
+    rows, as_of, snapshot = arm_summaries(
+        experiment=experiment,
+        arms=arms,
+        stats=stats,
+        post=post,
+        control=control,
+        holdout=holdout,
+        draws=draws,
+        seed=seed,
+    )
+    report["arms"] = [
+        {**row, **_arm_extras(experiment, arm, stats, i)}
+        for i, (arm, row) in enumerate(zip(arms, rows, strict=True))
+    ]
+    report["figures_as_of"] = as_of
     if experiment.reward_metric == "revenue":
         report["order_value_cap"] = finite(post.order_value.value_cap)
         report["order_value_cap_quantile"] = settings.REVENUE_VALUE_CAP_QUANTILE
@@ -115,7 +120,9 @@ def report_build(
     report["holdout_share"] = holdout
     if not full:
         return report
-    report["stopping"] = stopping_section(experiment, arms, post, stats, draws=draws, seed=seed)
+    report["stopping"] = stopping_section(
+        experiment, arms, report["arms"], snapshot, post, stats, draws=draws, seed=seed
+    )
     report["guardrails"] = guardrails_section(experiment, posteriors, control, draws=draws, seed=seed)
     report["epochs"] = epochs_section(experiment, arms, control)
     report["fixed_split"] = fixed_split_section(experiment, arms, stats, control)

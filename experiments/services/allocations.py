@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from bandits import allocation_weights, expected_loss, prob_best, stopping_state
+from experiments.domain.arm_summary import snapshot_arm_row
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
@@ -39,18 +40,16 @@ def _snapshot_arms(arms, observed, decided, weights, pbest, loss, uplift) -> lis
     """
     rows = []
     for i, arm in enumerate(arms):
-        row = {
-            **uplift[i],
-            "arm": arm.key,
-            "arm_id": arm.id,
-            "variant": arm.variant.key,
-            "control": arm.is_control,
-            "trials": int(observed.trials[i]),
-            "successes": int(observed.successes[i]),
-            "prob_best": float(pbest[i]),
-            "expected_loss": float(loss[i]),
-            "weight": float(weights[i]),
-        }
+        row = snapshot_arm_row(
+            arm_key=arm.key,
+            arm_id=arm.id,
+            variant=arm.variant.key,
+            control=arm.is_control,
+            trials=int(observed.trials[i]),
+            successes=int(observed.successes[i]),
+            weight=float(weights[i]),
+            figures={**uplift[i], "prob_best": float(pbest[i]), "expected_loss": float(loss[i])},
+        )
         if decided is not observed:
             row["effective_trials"] = float(decided.trials[i])
             row["effective_successes"] = float(decided.successes[i])
@@ -139,6 +138,7 @@ def allocation_recompute(*, experiment: Experiment) -> int:
                 "stop": bool(stopping.stop),
                 "reason": stopping.reason,
                 "winner": winner,
+                "leader": arms[stopping.leader].key if stopping.leader is not None else None,
                 "inconclusive": bool(stopping.inconclusive),
                 "summary": stopping.summary,
             },

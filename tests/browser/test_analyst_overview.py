@@ -3,6 +3,7 @@ on the page are the JSON's, nothing is cut off, and no request fails."""
 
 import pytest
 
+from experiments.domain import report_numbers
 from experiments.models import Experiment
 from experiments.services.allocations import allocations_recompute
 from tests.experiments.conftest import storefront_build
@@ -72,10 +73,11 @@ def test_an_analyst_reads_the_experiment_list_and_what_needs_attention(browser, 
         assert (experiment, status) == (f"{key}\n{row['slot']} · {row['reward_metric']}", row["status"])
         assert state.startswith(row["stopping_state"]), key
         assert leader.startswith(row["leader"] or "–"), key
-        assert prob == _pct(row["prob_best"]), key
+        assert prob == report_numbers.probability(row["prob_best"]), key
         assert uplift == _pct(row["uplift"], signed=True), key
         if row["uplift"] is not None:
-            assert interval == f"{_pct(row['uplift_ci_low'], True)} … {_pct(row['uplift_ci_high'], True)}"
+            low, high = (report_numbers.signed_percent(row[f"uplift_ci_{end}"]) for end in ("low", "high"))
+            assert interval.replace("\N{NO-BREAK SPACE}", " ") == f"{low} … {high}", key
         assert traffic == _pct(row["traffic_share"]), key
         assert decisions == f"{row['decisions']:,}", key
     assert data["pdp-similar-test"]["state"] == "ready"

@@ -74,7 +74,7 @@ def test_a_merchandiser_starts_an_experiment_and_an_analyst_sees_its_charts(
     for chart in ("chart-densities", "chart-allocation", "chart-prob-best", "chart-reward"):
         assert analyst.locator(f"#{chart} .main-svg").count() > 0, chart
     assert analyst.locator("#stopping").inner_text()
-    assert int(analyst.locator("#arms tr:nth-child(2) td:nth-child(3)").inner_text()) > 0
+    assert int(analyst.locator("#arms tr:nth-child(2) td.trials").inner_text().replace(",", "")) > 0
     screenshots(analyst, "03-analyst-report")
     analyst.goto(f"{base}/reports/program/")
     analyst.wait_for_selector("#chart-program-uplift .main-svg")

@@ -43,7 +43,7 @@ def test_the_report_json_keeps_its_core_and_adds_the_analyst_sections(analyst, s
     assert b["uplift_ci_low"] < b["uplift"] < b["uplift_ci_high"] < 0
     assert b["prob_beats_control"] < 0.01
     assert report["stopping"]["summary"].startswith(
-        "A (pdp_similar-legacy) is best with over 99% probability"
+        "Ready to conclude: pdp_similar-legacy (arm A) is best with > 99.9% probability"
     )
     guardrail = report["guardrails"][0]
     assert guardrail["metric"] == "click"
@@ -56,7 +56,7 @@ def test_the_report_json_keeps_its_core_and_adds_the_analyst_sections(analyst, s
 def test_the_report_page_draws_charts_warns_of_breaches_and_states_the_stopping_rule(analyst, similar):
     page = analyst.get("/reports/experiments/pdp-similar-test/").content.decode()
     assert "Guardrail breached: click" in page
-    assert "is best with over 99% probability; choosing it now risks" in page
+    assert "is best with &gt; 99.9% probability; choosing it now risks" in page
     for chart in ("chart-rates", "chart-densities", "chart-allocation", "chart-prob-best", "chart-reward"):
         assert f'id="{chart}"' in page
     assert "/reports/assets/plotly-" in page

@@ -175,7 +175,7 @@ def test_the_report_page_states_the_rule_in_its_units_and_the_uncapped_figures(s
         for n, v in enumerate(values)
     )
     page = role_client("ana", "analyst").get(f"/reports/experiments/{experiment.key}/").content.decode()
-    assert "an expected loss below 0.01 per impression" in page
+    assert "an expected loss below $0.010 per impression" in page
     assert "at least\n  30 purchases" in page
     assert 'id="order-value-cap"' in page
-    assert f"{values.sum():.9g}" in page
+    assert f"${values.sum():,.2f}" in page
