@@ -1,26 +1,28 @@
 """Sensitivity of team-draft interleaving vs an even A/B split: decisions until a correct stop.
 
 Run from the repository root (bench/ is a plain directory, imported as a namespace package):
-    .venv/bin/python -m bench.bench_interleaving            # full measurement, a few CPU minutes
+    .venv/bin/python -m bench.bench_interleaving            # full measurement, about 80 s CPU
     .venv/bin/python -m bench.bench_interleaving --quick    # smoke run
     .venv/bin/python -m bench.bench_interleaving --speed    # µs per team-draft call
 Results and the model in words: bench/notes/2026-12-07-interleaving.md.
 
 The world. A request is a pool of POOL candidate items with quality q ~ N(0, 1) and, per shopper, a
-click propensity u ~ N(0, shopper_sd); attractiveness attr = sigmoid(BASE_LOGIT + q + u). Variant
-A ranks the pool by q + SIGMA_A e_A, variant B by q + sigma_B e_B (e ~ N(0, 1), independent), and the
-slot shows K items. sigma_B is set by bisection so that CTR_A = (1 + gap) CTR_B exactly on the
-world's N_REQUESTS requests (common random numbers), where CTR is the share of decisions with at
-least one click. Click models over the shown list (position r = 0..K-1):
+click propensity u ~ N(0, shopper_sd); attractiveness attr = sigmoid(c + q + u), with c set so that
+variant A's CTR is TARGET_CTR. Variant A ranks the pool by q + SIGMA_A e_A, variant B by
+q + sigma_B e_B (e ~ N(0, 1), independent), and the slot shows K items. sigma_B is set by
+bisection so that CTR_A = (1 + gap) CTR_B exactly on the world's N_REQUESTS requests (common random
+numbers), where CTR is the share of decisions with at least one click. Click models over the shown
+list (position r = 0..K-1):
   pbm:     independent clicks, P(click at r) = attr / (r + 1) (position-based model)
   cascade: the shopper scans top-down and clicks the first item that attracts her, then leaves
            (Craswell, Zoeten, Taylor and Ramsey 2008), so at most one click
 The world is the finite set of N_REQUESTS requests, each drawn uniformly: the A/B click rates and the
-interleaving outcome probabilities (A wins, B wins, tie; team draft by `bandits.interleaving`, one
-coin sequence per request, outcome probabilities exact by convolution over positions) are exact
+interleaving outcome probabilities (A wins, B wins, tie; team draft by `bandits.interleaving`, a
+coin sequence and its complement per request, exact by convolution over positions) are exact
 means over it, so each method's decisions are i.i.d. draws and the simulation draws them in batches.
 
-The rule, the same for both: after every BATCH decisions stop when P(better) >= threshold, from the
+The rule, the same for both: after every batch of decisions (the same batch for both, 1 /
+LOOKS_PER_HORIZON of the A/B fixed horizon) stop when P(better) >= threshold, from the
 A/B arms' Beta(1 + clicks, 1 + no-clicks) posteriors (normal approximation of the difference) or
 the interleaving preference posterior (`bandits.preference`, exact). Reported at threshold 0.95 and
 at the threshold where each method is right 95% of the time (interpolated); and for the always-valid
