@@ -17,31 +17,48 @@ from bandits.exact import (
     prob_best_exact_two,
 )
 from bandits.guardrails import GuardrailCheck, guardrail_check, guardrail_hold, guardrails_check
+from bandits.interleaving import (
+    TIE,
+    DecisionCredit,
+    Interleaving,
+    decision_credit,
+    preferred_team,
+    team_credit,
+    team_draft_interleave,
+    team_draft_multileave,
+)
 from bandits.nonstationary import discounted_stats, windowed_stats
 from bandits.posteriors import BetaBernoulli, Posterior
+from bandits.preference import PreferencePosterior, PreferenceTest, preference_sequential_test
 from bandits.revenue import LogNormalPrior, OrderValuePosterior, RevenuePosterior
 from bandits.sample_ratio import SampleRatioCheck, sample_ratio_check
 from bandits.sequential import SequentialTest, msprt_two_proportions
-from bandits.stopping import StoppingState, stopping_state
+from bandits.stopping import StoppingState, preference_stopping_state, stopping_state
 from bandits.uplift import UpliftSummary, uplift_vs_control
 
 __all__ = [
     "POLICIES",
+    "TIE",
     "BanditError",
     "BetaBernoulli",
     "ClusterSums",
+    "DecisionCredit",
     "EpochEstimates",
     "GuardrailCheck",
+    "Interleaving",
     "LogNormalPrior",
     "MonteCarloSummary",
     "OrderValuePosterior",
     "Posterior",
+    "PreferencePosterior",
+    "PreferenceTest",
     "RevenuePosterior",
     "SampleRatioCheck",
     "SequentialTest",
     "StoppingState",
     "UpliftSummary",
     "allocation_weights",
+    "decision_credit",
     "discounted_stats",
     "epoch_estimates",
     "expected_loss",
@@ -53,11 +70,17 @@ __all__ = [
     "msprt_two_proportions",
     "ope",
     "posterior_summary",
+    "preference_sequential_test",
+    "preference_stopping_state",
+    "preferred_team",
     "prob_best",
     "prob_best_exact",
     "prob_best_exact_two",
     "sample_ratio_check",
     "stopping_state",
+    "team_credit",
+    "team_draft_interleave",
+    "team_draft_multileave",
     "tempered_posterior",
     "uplift_vs_control",
     "windowed_stats",

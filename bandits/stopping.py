@@ -8,6 +8,8 @@ The leader is argmax P(best), not argmin expected loss: with heavy-tailed reward
 data has a wide posterior, and one huge draw can make the expected loss of a good arm enormous.
 `min_successes` (e.g. 30 purchases for revenue, whose order-value part needs orders to learn from)
 keeps an arm with fewer successes from leading or winning; with no eligible arm `leader` is None.
+An interleaved slot has one preference posterior instead of per-arm posteriors:
+`preference_stopping_state` applies the same rule to it, with P(best) = P(variant preferred).
 Checking this rule after every allocation batch is optional stopping: the realised error rate is
 somewhat above 1 - threshold (see bench/notes/2026-11-23-bandits.md for measured correct rates).
 """
@@ -23,9 +25,11 @@ from bandits._validation import ArrayLike, check_probability, float_array
 from bandits.decisions import posterior_summary
 from bandits.errors import BanditError
 from bandits.posteriors import Posterior
+from bandits.preference import PreferencePosterior
 
 DEFAULT_STOPPING_DRAWS = 100_000
 REASONS = ("confident", "max_samples", "continue")
+DEFAULT_PREFERENCE_EPSILON = 0.01  # preference-share points: 1 point of share
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,55 @@ def _small_number(value: float) -> str:
 
 def _at_most(amount: str) -> str:
     return amount if amount.startswith("less than") else f"at most {amount}"
+
+
+def preference_stopping_state(
+    post: PreferencePosterior,
+    *,
+    threshold: float = 0.95,
+    epsilon: float = DEFAULT_PREFERENCE_EPSILON,
+    max_decisions: float | None = None,
+    arm_names: Sequence[str] | None = None,
+) -> StoppingState:
+    """The same rule for an interleaved slot, on its preference posterior (`bandits.preference`).
+
+    prob_best is (P(A preferred), P(B preferred)), exact; expected_loss and epsilon are in
+    preference-share points (0.01: choosing it risks one point of share going to the other variant).
+    max_decisions caps all decisions, ties included; total_trials reports them.
+    """
+    threshold = check_probability("threshold", threshold)
+    if not epsilon > 0:
+        raise BanditError(f"epsilon must be > 0 (preference-share points), got {epsilon}")
+    if max_decisions is not None and not max_decisions > 0:
+        raise BanditError(f"max_decisions must be > 0, got {max_decisions}")
+    names = _arm_names(arm_names, 2)
+    prob, loss = post.prob_preferred(), post.expected_loss()
+    best = int(np.argmax(prob))
+    total = post.decisions
+    ties = f"{total:,.0f} decisions, {_tie_share(post)} ties"
+
+    def risk(value: float) -> str:
+        return f"{_small_number(value * 100)} points of preference share"
+
+    if prob[best] >= threshold and loss[best] < epsilon:
+        text = (
+            f"{names[best]} is preferred with {_percent(prob[best])} probability ({ties}); "
+            f"choosing it now risks {_at_most(risk(loss[best]))}"
+        )
+        return StoppingState(True, best, "confident", prob, loss, False, text, best, total)
+    lead_text = (
+        f"{names[best]} leads with {_percent(prob[best])} probability of being preferred ({ties}); "
+        f"choosing it now risks {risk(loss[best])} on average"
+    )
+    if max_decisions is not None and total >= max_decisions:
+        text = (
+            f"Inconclusive: the cap of {max_decisions:,.0f} decisions is reached and neither variant is "
+            f"clearly preferred. {lead_text}."
+        )
+        return StoppingState(True, None, "max_samples", prob, loss, True, text, best, total)
+    text = f"Keep going: {lead_text}; the rule needs {_percent(threshold)} and a risk below {risk(epsilon)}."
+    return StoppingState(False, None, "continue", prob, loss, False, text, best, total)
+
+
+def _tie_share(post: PreferencePosterior) -> str:
+    return "–" if post.decisions == 0 else f"{post.ties / post.decisions:.1%}"
