@@ -33,7 +33,7 @@ def test_the_list_shows_each_experiment_s_leader_figures_and_state_and_links_its
     assert '<a href="/reports/experiments/going/" class="key">going</a>' in row
     assert "keep going: needs 95%, has 56.0%" in row
     assert "going-b" in row
-    for shown in ("56.0%", "+12.0%", "+7.0% … +17.0%", "25,450"):
+    for shown in ("56.0%", "+12.0%", "+7.0%\N{NO-BREAK SPACE}…\N{NO-BREAK SPACE}+17.0%", "25,450"):
         assert shown in row, shown
     assert 'class="state state-ready">ready to conclude<' in page
     assert "guardrail breached: guarded-b on click" in page
