@@ -12,7 +12,7 @@ from simple_history.models import to_historic
 from simple_history.utils import update_change_reason
 
 from experiments.domain.fixed_split import start_weights
-from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
+from experiments.models import Arm, Experiment, Guardrail, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
 
@@ -23,13 +23,23 @@ from .experiment_forms import (
     GuardrailForm,
     GuardrailFormSet,
 )
-from .history import RevertPermissionMixin
-from .lifecycle import STEPS, LifecycleAdminMixin, step_label
+from .history import NO_VALUE, ReadableHistoryMixin, RevertPermissionMixin, arm_words
+from .lifecycle import STEPS, LifecycleAdminMixin, slot_role_words, step_label
 
 ARMS_FROZEN_MESSAGE = (
     "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "
     "to test other variants."
 )
+PAUSED_MESSAGE = (
+    "This experiment is paused: slot {slot} serves its default variant {default} outside the global "
+    "holdout until you resume it. Its arms cannot be edited; to test other variants, start a new "
+    "experiment."
+)
+CONCLUDED_MESSAGE = (
+    "This experiment concluded on {date} with {winner}. Its settings, arms and guardrails are the "
+    "record of what it tested and how it was judged, so they can no longer be edited."
+)
+NOT_SERVING = "not serving"
 DELETE_REFUSED_MESSAGE = (
     "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
     "depend on it. Conclude it instead; only a draft can be deleted."
@@ -66,11 +76,31 @@ class ArmInline(StatusEditableInline):
 
     @admin.display(description="Traffic share now")
     def traffic_share(self, arm) -> str:
+        """The arm's live share while the experiment runs; a paused or concluded arm serves nobody,
+        whatever weight it last had."""
+        if not arm.pk or arm.experiment.status == Status.DRAFT:
+            return NO_VALUE
+        if arm.experiment.status != Status.RUNNING:
+            return f"{NOT_SERVING} ({arm.experiment.status})"
         # The weight is an exact share of the hash space (ticks / 2**32): a raw float of 17 digits.
-        return f"{arm.weight:.1%}" if arm.pk else "-"
+        return f"{arm.weight:.1%}"
 
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.slot = self._slot_chosen(request, obj)
+        return formset
+
+    @staticmethod
+    def _slot_chosen(request, experiment: Experiment | None) -> Slot | None:
+        """The slot the arms are picked for: the posted one (a draft's slot may change), the add
+        page's ``?slot=``, else the experiment's."""
+        chosen = request.POST.get("slot") or request.GET.get("slot")
+        if chosen and chosen.isdigit():
+            return Slot.objects.filter(pk=chosen).first()
+        return experiment.slot if experiment is not None else None
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.status == Status.DRAFT
@@ -108,7 +138,7 @@ class GuardrailBreachedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin):
+class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissionMixin, SimpleHistoryAdmin):
     form = ExperimentForm
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (
@@ -151,16 +181,25 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
         )
         if obj is None or obj.status == Status.DRAFT:
             return base
-        frozen = [
-            f.name for f in Experiment._meta.fields if f.editable and f.name not in LIVE_EDITABLE_FIELDS
-        ]
+        live = () if obj.status == Status.CONCLUDED else LIVE_EDITABLE_FIELDS
+        frozen = [f.name for f in Experiment._meta.fields if f.editable and f.name not in live]
         return tuple(dict.fromkeys(base + tuple(frozen)))
 
     @admin.display(description="Traffic after the global holdout")
     def traffic_after_holdout(self, experiment):
         if experiment.pk is None:
-            return "-"
+            return NO_VALUE
         holdout = ProgramSettings.load().holdout_share
+        if experiment.status in (Status.PAUSED, Status.CONCLUDED):
+            _, default, _ = slot_role_words(experiment.slot)
+            return format_html(
+                "<p>Not serving: the experiment is {}. Slot {} serves its default variant {} to the {} of "
+                "shoppers outside the global holdout.</p>",
+                experiment.status,
+                experiment.slot.key,
+                default,
+                f"{1 - holdout:.0%}",
+            )
         arms = list(experiment.arms.select_related("variant").order_by("key"))
         shares = [a.weight for a in arms]
         if experiment.status == Status.DRAFT:  # what it will start with
@@ -188,12 +227,36 @@ class ExperimentAdmin(LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryA
         extra_context = dict(extra_context or {})
         if experiment is not None:
             if experiment.status != Status.DRAFT and request.method == "GET":
-                self.message_user(request, ARMS_FROZEN_MESSAGE, messages.INFO)
+                self.message_user(request, self._status_message(experiment), messages.INFO)
             allowed = self.has_change_permission(request, experiment)
             extra_context["lifecycle_steps"] = [
                 (s, step_label(s)) for s, ok in STEPS.items() if allowed and experiment.status in ok
             ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _status_message(experiment: Experiment) -> str:
+        """What a started experiment's change page says about what can still change."""
+        if experiment.status == Status.PAUSED:
+            _, default, _ = slot_role_words(experiment.slot)
+            return PAUSED_MESSAGE.format(slot=experiment.slot.key, default=default)
+        if experiment.status == Status.CONCLUDED:
+            winner = experiment.winner
+            return CONCLUDED_MESSAGE.format(
+                date=f"{experiment.concluded_at:%Y-%m-%d %H:%M}" if experiment.concluded_at else NO_VALUE,
+                winner=f"winner {arm_words(winner)}" if winner else "no winner (inconclusive)",
+            )
+        return ARMS_FROZEN_MESSAGE
+
+    def has_change_permission(self, request, obj=None):
+        """A concluded experiment is a record: Django's view-only page, nothing to save or revert.
+        A historical version (the revert form) is judged by the experiment as it is now."""
+        status = obj.status if obj is not None else None
+        if obj is not None and to_historic(obj) is not None:
+            status = Experiment.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+        if status == Status.CONCLUDED:
+            return False
+        return super().has_change_permission(request, obj)
 
     def _editable_fields(self, request, experiment: Experiment) -> list[str]:
         readonly = set(self.get_readonly_fields(request, experiment))
