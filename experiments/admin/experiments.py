@@ -1,7 +1,10 @@
 """Experiment admin: create with validation (via ``experiment_create``), lifecycle steps, live traffic."""
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.shortcuts import redirect
@@ -23,7 +26,7 @@ from .experiment_forms import (
     GuardrailForm,
     GuardrailFormSet,
 )
-from .history import NO_VALUE, ReadableHistoryMixin, RevertPermissionMixin, arm_words
+from .history import NO_VALUE, ReadableHistoryMixin, RevertPermissionMixin, arm_words, time_words
 from .lifecycle import STEPS, LifecycleAdminMixin, slot_role_words, step_label
 
 ARMS_FROZEN_MESSAGE = (
@@ -31,15 +34,38 @@ ARMS_FROZEN_MESSAGE = (
     "to test other variants."
 )
 PAUSED_MESSAGE = (
-    "This experiment is paused: slot {slot} serves its default variant {default} outside the global "
-    "holdout until you resume it. Its arms cannot be edited; to test other variants, start a new "
-    "experiment."
+    "This experiment is paused: {slot_now}. Its arms cannot be edited; to test other variants, start a "
+    "new experiment."
 )
 CONCLUDED_MESSAGE = (
     "This experiment concluded on {date} with {winner}. Its settings, arms and guardrails are the "
     "record of what it tested and how it was judged, so they can no longer be edited."
 )
 NOT_SERVING = "not serving"
+# Read-only lifecycle fields shown on every experiment page, after the configuration.
+LIFECYCLE_DISPLAY = (
+    "status",
+    "allocation_version",
+    "winner_arm",
+    "started_at",
+    "concluded_at",
+    "traffic_after_holdout",
+)
+
+
+def slot_now_words(experiment: Experiment) -> str:
+    """What the experiment's slot serves while the experiment does not: another experiment that runs
+    there now, else the slot's default variant."""
+    slot = experiment.slot
+    running = (
+        Experiment.objects.filter(slot_id=slot.pk, status=Status.RUNNING).exclude(pk=experiment.pk).first()
+    )
+    if running is not None:
+        return f"slot {slot.key} runs experiment {running.key} now"
+    _, default, _ = slot_role_words(slot)
+    return f"slot {slot.key} serves its default variant {default} outside the global holdout"
+
+
 DELETE_REFUSED_MESSAGE = (
     "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
     "depend on it. Conclude it instead; only a draft can be deleted."
@@ -53,6 +79,8 @@ REVERT_SCOPE_MESSAGE = (
 
 class StatusEditableInline(admin.TabularInline):
     """An inline whose rows can be added, changed or deleted only while ``_editable(experiment)``."""
+
+    empty_value_display = NO_VALUE
 
     def _editable(self, obj) -> bool:
         raise NotImplementedError
@@ -140,6 +168,7 @@ class GuardrailBreachedFilter(admin.SimpleListFilter):
 @admin.register(Experiment)
 class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissionMixin, SimpleHistoryAdmin):
     form = ExperimentForm
+    empty_value_display = NO_VALUE
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (
         "key",
@@ -171,19 +200,19 @@ class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissio
         )
 
     def get_readonly_fields(self, request, obj=None):
-        base = (
-            "status",
-            "allocation_version",
-            "winner",
-            "started_at",
-            "concluded_at",
-            "traffic_after_holdout",
-        )
         if obj is None or obj.status == Status.DRAFT:
-            return base
+            return LIFECYCLE_DISPLAY
         live = () if obj.status == Status.CONCLUDED else LIVE_EDITABLE_FIELDS
         frozen = [f.name for f in Experiment._meta.fields if f.editable and f.name not in live]
-        return tuple(dict.fromkeys(base + tuple(frozen)))
+        return tuple(dict.fromkeys(LIFECYCLE_DISPLAY + tuple(frozen)))
+
+    def get_fields(self, request, obj=None):
+        """One layout in every state: the configuration in the form's order, then the lifecycle."""
+        return (*ExperimentForm.Meta.fields, *LIFECYCLE_DISPLAY)
+
+    @admin.display(description="Winner")
+    def winner_arm(self, experiment):
+        return arm_words(experiment.winner) if experiment.winner_id else NO_VALUE
 
     @admin.display(description="Traffic after the global holdout")
     def traffic_after_holdout(self, experiment):
@@ -191,15 +220,7 @@ class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissio
             return NO_VALUE
         holdout = ProgramSettings.load().holdout_share
         if experiment.status in (Status.PAUSED, Status.CONCLUDED):
-            _, default, _ = slot_role_words(experiment.slot)
-            return format_html(
-                "<p>Not serving: the experiment is {}. Slot {} serves its default variant {} to the {} of "
-                "shoppers outside the global holdout.</p>",
-                experiment.status,
-                experiment.slot.key,
-                default,
-                f"{1 - holdout:.0%}",
-            )
+            return f"Not serving: the experiment is {experiment.status}; {slot_now_words(experiment)}."
         arms = list(experiment.arms.select_related("variant").order_by("key"))
         shares = [a.weight for a in arms]
         if experiment.status == Status.DRAFT:  # what it will start with
@@ -238,12 +259,11 @@ class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissio
     def _status_message(experiment: Experiment) -> str:
         """What a started experiment's change page says about what can still change."""
         if experiment.status == Status.PAUSED:
-            _, default, _ = slot_role_words(experiment.slot)
-            return PAUSED_MESSAGE.format(slot=experiment.slot.key, default=default)
+            return PAUSED_MESSAGE.format(slot_now=slot_now_words(experiment))
         if experiment.status == Status.CONCLUDED:
             winner = experiment.winner
             return CONCLUDED_MESSAGE.format(
-                date=f"{experiment.concluded_at:%Y-%m-%d %H:%M}" if experiment.concluded_at else NO_VALUE,
+                date=time_words(experiment.concluded_at),
                 winner=f"winner {arm_words(winner)}" if winner else "no winner (inconclusive)",
             )
         return ARMS_FROZEN_MESSAGE
@@ -302,11 +322,21 @@ class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissio
         except ExperimentError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
+        obj._settings_stored = stored  # its history row gets the edit's reason in save_related
         record = to_historic(obj)
         if record is not None:
             user = request.user.get_username()
             reason = f"Reverted by {user} to the version of {record.history_date:%Y-%m-%d %H:%M}"
             update_change_reason(stored, reason[:100])
+
+    def _edit_reason_record(self, request, stored: Experiment, form, formsets) -> None:
+        """The edit's history row says what changed, guardrail rows included (they are saved after
+        the experiment's row, which would otherwise show an edit with no change), in the admin's own
+        words ("Changed tolerance for guardrail …")."""
+        message = self.construct_change_message(request, form, formsets)
+        words = LogEntry(change_message=json.dumps(message)).get_change_message()
+        if message and words:
+            update_change_reason(stored, words[:100])
 
     @staticmethod
     def _deletable(experiment: Experiment | None) -> bool:
@@ -350,7 +380,11 @@ class ExperimentAdmin(LifecycleAdminMixin, ReadableHistoryMixin, RevertPermissio
             arms_changed = any(isinstance(fs, ArmFormSet) and fs.has_changed() for fs in formsets)
             if form.instance.status != Status.DRAFT and arms_changed:
                 self.message_user(request, ARMS_FROZEN_MESSAGE, messages.WARNING)
-            return super().save_related(request, form, formsets, change)
+            super().save_related(request, form, formsets, change)
+            stored = getattr(form.instance, "_settings_stored", None)
+            if stored is not None and to_historic(form.instance) is None:  # a revert names itself
+                self._edit_reason_record(request, stored, form, formsets)
+            return None
         arm_formset = next(fs for fs in formsets if isinstance(fs, ArmFormSet))
         guardrail_formset = next((fs for fs in formsets if isinstance(fs, GuardrailFormSet)), None)
         config = {k: v for k, v in form.cleaned_data.items() if k not in ("key", "slot")}

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
+from django.utils import formats, timezone
 from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -31,6 +31,11 @@ def arm_words(arm: Arm) -> str:
     return f"{arm.key}: {arm.variant.key}"
 
 
+def time_words(value: datetime | None) -> str:
+    """A time as the admin shows its own dates ("Dec. 7, 2026, 3:56 a.m."), in the site's time zone."""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else NO_VALUE
+
+
 def system_actor_words(change_reason: str | None) -> str:
     """Who made a change that no user made, from its reason.
 
@@ -43,8 +48,8 @@ def system_actor_words(change_reason: str | None) -> str:
 
 
 class ReadableDeltaHelper(HistoricalRecordContextHelper):
-    """Changes as people read them: an arm by its key and variant, no value as "–", a time to the
-    minute.
+    """Changes as people read them: an arm by its key and variant, no value as "–", a time as the
+    admin's own dates.
 
     simple-history shows an empty foreign key (a winner before there was one) as
     "Deleted arm (pk=None)"; an arm that is gone is named from its own history when it has one.
@@ -54,7 +59,7 @@ class ReadableDeltaHelper(HistoricalRecordContextHelper):
         if value is None:
             return NO_VALUE
         if isinstance(value, datetime):
-            return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+            return time_words(value)
         if isinstance(value, DeletedObject):
             if value.pk is None:
                 return NO_VALUE

@@ -46,7 +46,8 @@ def test_the_start_page_says_the_slot_already_runs_an_experiment_and_offers_no_s
     html = merchandiser.get(f"{BASE}/{draft.pk}/lifecycle/start/").content.decode()
     text = _text(html)
     assert "Slot pdp_similar already runs experiment pdp-similar-test" in text
-    assert "Start does not stop it for you: pdp-similar-test keeps serving its arms" in text
+    assert "so pdp-similar-next cannot start while it runs" in text
+    assert "Nothing is stopped for you: pdp-similar-test keeps serving its arms" in text
     assert "Pause or conclude pdp-similar-test first" in text
     assert f'href="{BASE}/{running.pk}/change/"' in html
     assert 'name="confirm"' not in html  # nothing to confirm: the service would refuse
@@ -118,7 +119,7 @@ def test_a_paused_experiment_shows_no_live_traffic_and_no_conclude_banner(mercha
     response = merchandiser.get(f"{BASE}/{experiment.pk}/change/")
     text = _text(response.content.decode())
     assert "not serving (paused)" in text
-    assert "Not serving: the experiment is paused. Slot pdp_similar serves its default variant" in text
+    assert "Not serving: the experiment is paused; slot pdp_similar serves its default variant" in text
     assert "% of this slot's traffic" not in text
     banner = " ".join(str(m) for m in get_messages(response.wsgi_request))
     assert "This experiment is paused" in banner
@@ -133,6 +134,7 @@ def test_a_concluded_experiment_shows_its_winner_and_no_live_traffic(merchandise
     text = _text(response.content.decode())
     assert "not serving (concluded)" in text
     assert "Not serving: the experiment is concluded" in text
+    assert "Winner: B: pdp_similar-category" in text
     assert "% of this slot's traffic" not in text
     banner = " ".join(str(m) for m in get_messages(response.wsgi_request))
     assert "with winner B: pdp_similar-category" in banner
@@ -153,7 +155,40 @@ def test_the_history_names_system_changes_and_the_winner_by_its_variant(merchand
     assert "System: allocation recompute" in text
     assert "Allocation recompute: version 2" in text
     assert "Winner: – → B: pdp_similar-category" in text
-    assert re.search(r"Concluded at: – → \d{4}-\d\d-\d\d \d\d:\d\d ", text)
+    assert re.search(r"Concluded at: – → [A-Z][a-z]+\.? \d{1,2}, \d{4}, ", text)  # as the admin dates
     assert "Deleted arm" not in text
     assert "None" not in text
     assert "mia" in text  # the conclude, by its user
+
+
+@pytest.mark.django_db
+def test_a_paused_experiment_names_the_experiment_that_took_its_slot(merchandiser):
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    experiment_pause(experiment=experiment)
+    merchandiser.post(f"{BASE}/{_draft().pk}/lifecycle/start/", {})
+    response = merchandiser.get(f"{BASE}/{experiment.pk}/change/")
+    assert "slot pdp_similar runs experiment pdp-similar-next now" in _text(response.content.decode())
+    banner = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "This experiment is paused: slot pdp_similar runs experiment pdp-similar-next now." in banner
+
+
+@pytest.mark.django_db
+def test_an_edit_says_in_the_history_what_it_changed_guardrails_included(merchandiser):
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    data = {
+        "prob_best_threshold": "0.95",
+        "expected_loss_epsilon": "0.001",
+        "revenue_loss_epsilon": "0.01",
+        "max_samples": "5000",
+        "arms-TOTAL_FORMS": "0",
+        "arms-INITIAL_FORMS": "0",
+        "guardrail_rules-TOTAL_FORMS": "1",
+        "guardrail_rules-INITIAL_FORMS": "0",
+        "guardrail_rules-0-metric": "click",
+        "guardrail_rules-0-tolerance": "0.05",
+        "guardrail_rules-0-breach_probability": "0.95",
+    }
+    response = merchandiser.post(f"{BASE}/{experiment.pk}/change/", data)
+    assert response.status_code == 302
+    reason = experiment.history.first().history_change_reason
+    assert reason.startswith("Changed Max samples. Added guardrail")
