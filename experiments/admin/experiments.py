@@ -51,6 +51,15 @@ LIFECYCLE_DISPLAY = (
     "concluded_at",
     "traffic_after_holdout",
 )
+DELETE_REFUSED_MESSAGE = (
+    "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
+    "depend on it. Conclude it instead; only a draft can be deleted."
+)
+REVERT_SCOPE_MESSAGE = (
+    "Reverting a {status} experiment restores only the fields it can still edit ({fields}). Its status, "
+    "allocation, winner, dates, salt and arms change only through the lifecycle steps, so they stay as "
+    "they are now; the history list still shows their past values."
+)
 
 
 def slot_now_words(experiment: Experiment) -> str:
@@ -64,17 +73,6 @@ def slot_now_words(experiment: Experiment) -> str:
         return f"slot {slot.key} runs experiment {running.key} now"
     _, default, _ = slot_role_words(slot)
     return f"slot {slot.key} serves its default variant {default} outside the global holdout"
-
-
-DELETE_REFUSED_MESSAGE = (
-    "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
-    "depend on it. Conclude it instead; only a draft can be deleted."
-)
-REVERT_SCOPE_MESSAGE = (
-    "Reverting a {status} experiment restores only the fields it can still edit ({fields}). Its status, "
-    "allocation, winner, dates, salt and arms change only through the lifecycle steps, so they stay as "
-    "they are now; the history list still shows their past values."
-)
 
 
 class StatusEditableInline(admin.TabularInline):
