@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from experiments.models import Arm, Experiment, Guardrail
+from experiments.models import Arm, Experiment, Guardrail, Slot, Variant
 from experiments.models.experiments import Status
 from experiments.services.experiments import (
     GUARDRAIL_OVERRIDE_REASON_MAX,
@@ -13,6 +13,8 @@ from experiments.services.experiments import (
 )
 from experiments.services.guardrail_breaches import guardrail_breach_words
 from experiments.services.guardrail_rules import guardrail_rule_problem
+
+from .history import arm_words
 
 # Fields a merchandiser may still tune once traffic flows; everything else is fixed at start.
 # The guardrail rows (GuardrailInline) stay editable too until the experiment concludes.
@@ -80,8 +82,42 @@ class ExperimentForm(forms.ModelForm):
         return value
 
 
+def variant_choices_limit(field: forms.ModelChoiceField, slot: Slot | None) -> None:
+    """Offer an arm only the variants of the experiment's slot.
+
+    Before a slot is chosen (a fresh add page) every variant is offered, grouped under its slot's
+    key, so the page still works without a reload or script and a merchandiser who picks the slot
+    afterwards sees which variants go with it (the change form's script then hides the other
+    slots' groups). Forcing a separate "pick the slot first" step would cost every new experiment
+    a page for the rare case of a wrong pick, which the formset still catches with a sentence.
+    Once the slot is known (a posted form, ``?slot=`` on the add page, a saved draft) only its
+    variants are valid choices.
+    """
+    if slot is not None:
+        field.queryset = Variant.objects.filter(slot=slot).order_by("key")
+        field.error_messages["invalid_choice"] = (
+            f"That variant does not belong to slot {slot.key}: pick one of its variants."
+        )
+        return
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for variant in field.queryset.select_related("slot").order_by("slot__key", "key"):
+        groups.setdefault(variant.slot.key, []).append((variant.pk, variant.key))
+    field.choices = [("", field.empty_label or ""), *groups.items()]
+
+
 class ArmFormSet(forms.BaseInlineFormSet):
-    """Arms as a whole: at least two, one control, all of the experiment's slot; frozen after start."""
+    """Arms as a whole: at least two, one control, all of the experiment's slot; frozen after start.
+
+    ``slot`` is the slot the arms are chosen for, set per request by the admin's inline (the posted
+    or requested slot, else the experiment's); None before one is chosen.
+    """
+
+    slot: Slot | None = None
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "variant" in form.fields:  # absent when the arms are frozen (read-only)
+            variant_choices_limit(form.fields["variant"], self.slot)
 
     def arm_specs(self) -> list[ArmSpec]:
         return [
@@ -208,7 +244,7 @@ class ConcludeForm(forms.Form):
         super().__init__(*args, **kwargs)
         arms = experiment.arms.select_related("variant").order_by("key")
         self.fields["winner"].queryset = arms
-        self.fields["winner"].label_from_instance = lambda arm: f"{arm.key}: {arm.variant.key}"
+        self.fields["winner"].label_from_instance = arm_words
         self.guardrail_breaches = [guardrail_breach_words(a) for a in arms if a.guardrail_breached_at]
         if not self.guardrail_breaches:  # the override is offered only when there is something to override
             del self.fields["guardrail_override"], self.fields["guardrail_override_reason"]

@@ -1,7 +1,10 @@
 """Experiment admin: create with validation (via ``experiment_create``), lifecycle steps, live traffic."""
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.shortcuts import redirect
@@ -14,7 +17,7 @@ from simple_history.utils import update_change_reason
 from experiments.domain import report_numbers
 from experiments.domain.arm_summary import observed_mean
 from experiments.domain.fixed_split import start_weights
-from experiments.models import Arm, Experiment, Guardrail, ProgramSettings
+from experiments.models import Arm, Experiment, Guardrail, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.selectors.arm_summary import latest_arm_rows
 from experiments.services.experiments import ExperimentError, experiment_create, experiment_settings_update
@@ -27,12 +30,30 @@ from .experiment_forms import (
     GuardrailForm,
     GuardrailFormSet,
 )
-from .history import RevertPermissionMixin
-from .lifecycle import STEPS, LifecycleAdminMixin, step_label
+from .history import NO_VALUE, ReadableHistoryMixin, RevertPermissionMixin, arm_words, time_words
+from .lifecycle import STEPS, LifecycleAdminMixin, slot_role_words, step_label
 
 ARMS_FROZEN_MESSAGE = (
     "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "
     "to test other variants."
+)
+PAUSED_MESSAGE = (
+    "This experiment is paused: {slot_now}. Its arms cannot be edited; to test other variants, start a "
+    "new experiment."
+)
+CONCLUDED_MESSAGE = (
+    "This experiment concluded on {date} with {winner}. Its settings, arms and guardrails are the "
+    "record of what it tested and how it was judged, so they can no longer be edited."
+)
+NOT_SERVING = "not serving"
+# Read-only lifecycle fields shown on every experiment page, after the configuration.
+LIFECYCLE_DISPLAY = (
+    "status",
+    "allocation_version",
+    "winner_arm",
+    "started_at",
+    "concluded_at",
+    "traffic_after_holdout",
 )
 DELETE_REFUSED_MESSAGE = (
     "Experiment {key} is {status}, so it cannot be deleted: its posteriors, exposures and reports "
@@ -45,8 +66,23 @@ REVERT_SCOPE_MESSAGE = (
 )
 
 
+def slot_now_words(experiment: Experiment) -> str:
+    """What the experiment's slot serves while the experiment does not: another experiment that runs
+    there now, else the slot's default variant."""
+    slot = experiment.slot
+    running = (
+        Experiment.objects.filter(slot_id=slot.pk, status=Status.RUNNING).exclude(pk=experiment.pk).first()
+    )
+    if running is not None:
+        return f"slot {slot.key} runs experiment {running.key} now"
+    _, default, _ = slot_role_words(slot)
+    return f"slot {slot.key} serves its default variant {default} outside the global holdout"
+
+
 class StatusEditableInline(admin.TabularInline):
     """An inline whose rows can be added, changed or deleted only while ``_editable(experiment)``."""
+
+    empty_value_display = NO_VALUE
 
     def _editable(self, obj) -> bool:
         raise NotImplementedError
@@ -99,15 +135,31 @@ class ArmInline(StatusEditableInline):
 
     @admin.display(description="Traffic share now")
     def traffic_share(self, arm) -> str:
+        """The arm's live share while the experiment runs; a paused or concluded arm serves nobody,
+        whatever weight it last had."""
+        if not arm.pk or arm.experiment.status == Status.DRAFT:
+            return NO_VALUE
+        if arm.experiment.status != Status.RUNNING:
+            return f"{NOT_SERVING} ({arm.experiment.status})"
         # The weight is an exact share of the hash space (ticks / 2**32): a raw float of 17 digits.
-        if not arm.pk:
-            return "-"
-        return (
-            report_numbers.percent(arm.weight) if arm.experiment.status == Status.RUNNING else "not serving"
-        )
+        return report_numbers.percent(arm.weight)
 
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.slot = self._slot_chosen(request, obj)
+        return formset
+
+    @staticmethod
+    def _slot_chosen(request, experiment: Experiment | None) -> Slot | None:
+        """The slot the arms are picked for: the posted one (a draft's slot may change), the add
+        page's ``?slot=``, else the experiment's."""
+        chosen = request.POST.get("slot") or request.GET.get("slot")
+        if chosen and chosen.isdigit():
+            return Slot.objects.filter(pk=chosen).first()
+        return experiment.slot if experiment is not None else None
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.status == Status.DRAFT
@@ -146,9 +198,14 @@ class GuardrailBreachedFilter(admin.SimpleListFilter):
 
 @admin.register(Experiment)
 class ExperimentAdmin(
-    ExperimentChangelistMixin, LifecycleAdminMixin, RevertPermissionMixin, SimpleHistoryAdmin
+    ExperimentChangelistMixin,
+    LifecycleAdminMixin,
+    ReadableHistoryMixin,
+    RevertPermissionMixin,
+    SimpleHistoryAdmin,
 ):
     form = ExperimentForm
+    empty_value_display = NO_VALUE
     change_form_template = "admin/experiments/experiment/change_form.html"
     list_display = (
         "key",
@@ -180,26 +237,27 @@ class ExperimentAdmin(
         )
 
     def get_readonly_fields(self, request, obj=None):
-        base = (
-            "status",
-            "allocation_version",
-            "winner",
-            "started_at",
-            "concluded_at",
-            "traffic_after_holdout",
-        )
         if obj is None or obj.status == Status.DRAFT:
-            return base
-        frozen = [
-            f.name for f in Experiment._meta.fields if f.editable and f.name not in LIVE_EDITABLE_FIELDS
-        ]
-        return tuple(dict.fromkeys(base + tuple(frozen)))
+            return LIFECYCLE_DISPLAY
+        live = () if obj.status == Status.CONCLUDED else LIVE_EDITABLE_FIELDS
+        frozen = [f.name for f in Experiment._meta.fields if f.editable and f.name not in live]
+        return tuple(dict.fromkeys(LIFECYCLE_DISPLAY + tuple(frozen)))
+
+    def get_fields(self, request, obj=None):
+        """One layout in every state: the configuration in the form's order, then the lifecycle."""
+        return (*ExperimentForm.Meta.fields, *LIFECYCLE_DISPLAY)
+
+    @admin.display(description="Winner")
+    def winner_arm(self, experiment):
+        return arm_words(experiment.winner) if experiment.winner_id else NO_VALUE
 
     @admin.display(description="Traffic after the global holdout")
     def traffic_after_holdout(self, experiment):
         if experiment.pk is None:
-            return "-"
+            return NO_VALUE
         holdout = ProgramSettings.load().holdout_share
+        if experiment.status in (Status.PAUSED, Status.CONCLUDED):
+            return f"Not serving: the experiment is {experiment.status}; {slot_now_words(experiment)}."
         arms = list(experiment.arms.select_related("variant").order_by("key"))
         shares = [a.weight for a in arms]
         if experiment.status == Status.DRAFT:  # what it will start with
@@ -227,12 +285,35 @@ class ExperimentAdmin(
         extra_context = dict(extra_context or {})
         if experiment is not None:
             if experiment.status != Status.DRAFT and request.method == "GET":
-                self.message_user(request, ARMS_FROZEN_MESSAGE, messages.INFO)
+                self.message_user(request, self._status_message(experiment), messages.INFO)
             allowed = self.has_change_permission(request, experiment)
             extra_context["lifecycle_steps"] = [
                 (s, step_label(s)) for s, ok in STEPS.items() if allowed and experiment.status in ok
             ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _status_message(experiment: Experiment) -> str:
+        """What a started experiment's change page says about what can still change."""
+        if experiment.status == Status.PAUSED:
+            return PAUSED_MESSAGE.format(slot_now=slot_now_words(experiment))
+        if experiment.status == Status.CONCLUDED:
+            winner = experiment.winner
+            return CONCLUDED_MESSAGE.format(
+                date=time_words(experiment.concluded_at),
+                winner=f"winner {arm_words(winner)}" if winner else "no winner (inconclusive)",
+            )
+        return ARMS_FROZEN_MESSAGE
+
+    def has_change_permission(self, request, obj=None):
+        """A concluded experiment is a record: Django's view-only page, nothing to save or revert.
+        A historical version (the revert form) is judged by the experiment as it is now."""
+        status = obj.status if obj is not None else None
+        if obj is not None and to_historic(obj) is not None:
+            status = Experiment.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+        if status == Status.CONCLUDED:
+            return False
+        return super().has_change_permission(request, obj)
 
     def _editable_fields(self, request, experiment: Experiment) -> list[str]:
         readonly = set(self.get_readonly_fields(request, experiment))
@@ -278,11 +359,21 @@ class ExperimentAdmin(
         except ExperimentError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
+        obj._settings_stored = stored  # its history row gets the edit's reason in save_related
         record = to_historic(obj)
         if record is not None:
             user = request.user.get_username()
             reason = f"Reverted by {user} to the version of {record.history_date:%Y-%m-%d %H:%M}"
             update_change_reason(stored, reason[:100])
+
+    def _edit_reason_record(self, request, stored: Experiment, form, formsets) -> None:
+        """The edit's history row says what changed, guardrail rows included (they are saved after
+        the experiment's row, which would otherwise show an edit with no change), in the admin's own
+        words ("Changed tolerance for guardrail …")."""
+        message = self.construct_change_message(request, form, formsets)
+        words = LogEntry(change_message=json.dumps(message)).get_change_message()
+        if message and words:
+            update_change_reason(stored, words[:100])
 
     @staticmethod
     def _deletable(experiment: Experiment | None) -> bool:
@@ -326,7 +417,11 @@ class ExperimentAdmin(
             arms_changed = any(isinstance(fs, ArmFormSet) and fs.has_changed() for fs in formsets)
             if form.instance.status != Status.DRAFT and arms_changed:
                 self.message_user(request, ARMS_FROZEN_MESSAGE, messages.WARNING)
-            return super().save_related(request, form, formsets, change)
+            super().save_related(request, form, formsets, change)
+            stored = getattr(form.instance, "_settings_stored", None)
+            if stored is not None and to_historic(form.instance) is None:  # a revert names itself
+                self._edit_reason_record(request, stored, form, formsets)
+            return None
         arm_formset = next(fs for fs in formsets if isinstance(fs, ArmFormSet))
         guardrail_formset = next((fs for fs in formsets if isinstance(fs, GuardrailFormSet)), None)
         config = {k: v for k, v in form.cleaned_data.items() if k not in ("key", "slot")}

@@ -75,7 +75,7 @@ def _rerandomize_words(experiment: Experiment) -> list[str]:
     ]
 
 
-def _role_words(slot: Slot) -> tuple[str, str, str]:
+def slot_role_words(slot: Slot) -> tuple[str, str, str]:
     """The slot's baseline, default and fallback by name, saying when a blank role means the baseline."""
     baseline = slot.baseline_variant.key if slot.baseline_variant else "no variant (no items)"
     default = slot.default_variant.key if slot.default_variant else f"{baseline} (blank: the baseline)"
@@ -88,7 +88,7 @@ def step_changes(step: str, experiment: Experiment) -> list[str]:
     if step == "rerandomize":
         return _rerandomize_words(experiment)
     slot = experiment.slot
-    baseline, default, fallback = _role_words(slot)
+    baseline, default, fallback = slot_role_words(slot)
     holdout = f"{ProgramSettings.load().holdout_share:.0%}"
     changes = [f"Status: {experiment.status} → {'running' if step in ('start', 'resume') else step + 'd'}."]
     if step == "start":
@@ -120,6 +120,21 @@ def step_changes(step: str, experiment: Experiment) -> list[str]:
     if step != "conclude":
         changes.append(f"The {holdout} global holdout keeps being served the baseline {baseline}.")
     return changes
+
+
+def slot_conflicts(step: str, experiment: Experiment) -> tuple[Experiment | None, list[Experiment]]:
+    """For start and resume: the other experiment running on the slot (the service refuses the step
+    while there is one: one running experiment per slot, and it never stops the other for you), and
+    the paused ones, which cannot resume while this one runs."""
+    if step not in ("start", "resume"):
+        return None, []
+    others = list(
+        Experiment.objects.filter(slot_id=experiment.slot_id, status__in=(Status.RUNNING, Status.PAUSED))
+        .exclude(pk=experiment.pk)
+        .order_by("key")
+    )
+    running = next((e for e in others if e.status == Status.RUNNING), None)
+    return running, [e for e in others if e.status == Status.PAUSED]
 
 
 class LifecycleAdminMixin:
@@ -167,7 +182,8 @@ class LifecycleAdminMixin:
         )
         if step not in STEPS:
             raise PermissionDenied(f"Unknown lifecycle step {step!r}.")
-        if not self.has_change_permission(request, experiment):
+        # The role's permission: a concluded experiment is view-only, and says so below.
+        if not self.has_change_permission(request):
             raise PermissionDenied("Only merchandisers can change an experiment's lifecycle.")
         change_url = reverse("admin:experiments_experiment_change", args=[experiment.pk])
         if experiment.status not in STEPS[step]:
@@ -188,8 +204,11 @@ class LifecycleAdminMixin:
             else:
                 self.message_user(request, f"Experiment {experiment.key}: {step} done.", messages.SUCCESS)
             return redirect(change_url)
+        running, paused = slot_conflicts(step, experiment)
         context = {
             **self.admin_site.each_context(request),
+            "running_on_slot": running,
+            "paused_on_slot": paused,
             "opts": self.opts,
             "title": f"{step_label(step)} experiment {experiment.key}?",
             "experiment": experiment,

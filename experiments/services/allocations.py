@@ -115,6 +115,8 @@ def allocation_recompute(*, experiment: Experiment) -> int:
     # Every step that changes the final weights goes before this line: it publishes them.
     weights = arm_weights_apply(experiment=experiment, arms=arms, weights=weights)
     experiment.allocation_version += 1
+    if not getattr(experiment, "_change_reason", None):  # a guardrail breach names itself
+        experiment._change_reason = f"Allocation recompute: version {experiment.allocation_version}"
     experiment.save(update_fields=["allocation_version", "assignment_layout"])
     pbest = prob_best(post, draws=settings.ALLOCATION_DRAWS, seed=seed)
     loss = expected_loss(post, draws=settings.ALLOCATION_DRAWS, seed=seed)

@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import get_text_list
 
 from experiments.domain.assignment_layout import layout_current, layout_measures
 from experiments.domain.fixed_split import fixed_split_problem, start_weights
@@ -49,8 +50,11 @@ def experiment_validate_arms(*, slot: Slot, policy: str, arms: list[ArmSpec] | l
         raise ExperimentError("Exactly one arm must be the control.", code="control_count")
     foreign = [a.variant.key for a in arms if a.variant.slot_id != slot.id]
     if foreign:
+        names = get_text_list(foreign, "and")
+        which = f"Variant {names} does" if len(foreign) == 1 else f"Variants {names} do"
         raise ExperimentError(
-            f"Variants {foreign} do not belong to slot {slot.key}.", code="variant_slot_mismatch"
+            f"{which} not belong to slot {slot.key}: each arm must serve one of the slot's variants.",
+            code="variant_slot_mismatch",
         )
     if len({a.variant.id for a in arms}) != len(arms):
         raise ExperimentError("Each arm must serve a different variant.", code="duplicate_variant")

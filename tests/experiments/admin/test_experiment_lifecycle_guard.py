@@ -12,6 +12,7 @@ from experiments.services.experiments import (
     ExperimentError,
     experiment_conclude,
     experiment_create,
+    experiment_pause,
     experiment_settings_update,
 )
 from tests.experiments.roles import role_client
@@ -85,13 +86,12 @@ def _forged(experiment: Experiment) -> dict:
 
 
 @pytest.mark.django_db
-def test_it_reverts_only_the_editable_fields_of_a_concluded_experiment(merchandiser, api):
+def test_it_reverts_only_the_editable_fields_of_a_paused_experiment(merchandiser, api):
     experiment = Experiment.objects.get(key="pdp-similar-test")
     _live_edit(merchandiser, experiment, max_samples="5000")
     running_version = experiment.history.first()
     _live_edit(merchandiser, experiment, max_samples="9000")
-    winner = experiment.arms.get(key="B")
-    experiment_conclude(experiment=experiment, winner=winner, promote=True)
+    experiment_pause(experiment=experiment)
     before = _lifecycle_of(experiment)
 
     url = f"{BASE}/{experiment.pk}/history/{running_version.history_id}/"
@@ -101,11 +101,11 @@ def test_it_reverts_only_the_editable_fields_of_a_concluded_experiment(merchandi
 
     assert _lifecycle_of(experiment) == before
     assert "restores only the fields it can still edit" in page.content.decode()
-    assert page.context["adminform"].form.instance.status == Status.CONCLUDED
+    assert page.context["adminform"].form.instance.status == Status.PAUSED
     assert experiment.max_samples == 5000
     assert Arm.objects.get(pk=experiment.arms.get(key="A").pk).fixed_weight is None
     assert experiment.history.first().history_change_reason.startswith("Reverted by mia")
-    # The storefront agrees with the admin: the promoted variant, outside any experiment.
+    # The storefront agrees with the admin: the slot's default, outside any experiment.
     similar = next(d for d in decisions_for(api, session_id="after-revert") if d["slot"] == "pdp_similar")
     assert similar["experiment"] is None
 
@@ -184,7 +184,7 @@ def test_the_bulk_delete_refuses_a_selection_holding_a_started_experiment(mercha
 @pytest.mark.django_db
 def test_a_change_post_with_forged_lifecycle_fields_changes_none_of_them(merchandiser):
     experiment = Experiment.objects.get(key="pdp-similar-test")
-    experiment_conclude(experiment=experiment, winner=experiment.arms.get(key="B"))
+    experiment_pause(experiment=experiment)
     before = _lifecycle_of(experiment)
     arms_before = list(Arm.objects.filter(experiment=experiment).values())
     page = merchandiser.get(f"{BASE}/{experiment.pk}/change/")
@@ -268,3 +268,25 @@ def test_the_settings_update_service_refuses_lifecycle_fields(storefront):
     with pytest.raises(ExperimentError, match="change only through the lifecycle steps"):
         experiment_settings_update(experiment=experiment, fields=["status"], status=Status.RUNNING)
     assert Experiment.objects.get(pk=experiment.pk).status == Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_concluded_experiment_is_a_read_only_record(merchandiser):
+    experiment = Experiment.objects.get(key="pdp-similar-test")
+    first_version = experiment.history.earliest("history_date")
+    experiment_conclude(experiment=experiment, winner=experiment.arms.get(key="B"))
+    before = _lifecycle_of(experiment)
+    page = merchandiser.get(f"{BASE}/{experiment.pk}/change/")
+    html = page.content.decode()
+    assert "View experiment" in html  # Django's view-only page: no inputs, no Save
+    for field in ("max_samples", "prob_best_threshold", "expected_loss_epsilon", "auto_conclude"):
+        assert f'name="{field}"' not in html, field
+    assert 'name="_save"' not in html
+
+    edit = merchandiser.post(f"{BASE}/{experiment.pk}/change/", {"max_samples": "777"})
+    assert edit.status_code == 403
+    revert_url = f"{BASE}/{experiment.pk}/history/{first_version.history_id}/"
+    assert 'name="_save"' not in merchandiser.get(revert_url).content.decode()  # no Revert button
+    assert merchandiser.post(revert_url, {"max_samples": "777"}).status_code == 403
+    assert _lifecycle_of(experiment) == before
+    assert experiment.max_samples is None
