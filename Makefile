@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 demo: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo --items $(ITEMS)
-	$(PY) manage.py simulate_traffic --sessions $(SESSIONS)
+	$(PY) manage.py simulate_traffic --sessions $(SESSIONS) --port $(PORT)
 	$(PY) manage.py demo_users --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 

@@ -137,6 +137,11 @@ else:
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # An eager apply_async still takes a producer from the broker's pool (for its serializer). An
+    # empty URL is amqp with no host, and kombu warned "No hostname was supplied" on the first
+    # task of every command; the in-memory transport named with a host sends nothing anywhere.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

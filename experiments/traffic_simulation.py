@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 import numpy as np
 import orjson
 
-from reco_runtime.synthetic import Shopper, World, shopper_new, shopper_reacts
+from reco_runtime.synthetic import EXAMINE_DECAY, Shopper, World, first_product, shopper_new, shopper_reacts
 
-EXAMINE_DECAY = 0.85
 # Share of sessions that left without buying and open the follow-up email.
 EMAIL_OPEN_RATE = 0.3
 
@@ -86,11 +85,6 @@ class SessionSimulator:
     def __init__(self, world: World, client: StorefrontClient, rng: np.random.Generator, stats: TrafficStats):
         self.world, self.client, self.rng, self.stats = world, client, rng, stats
         self.index = {str(item): i for i, item in enumerate(world.catalog.item_ids)}
-
-    def _first_product(self, shopper: Shopper) -> int:
-        in_intent = np.flatnonzero(self.world.catalog.category == shopper.intent)
-        pool = in_intent if len(in_intent) else np.arange(self.world.catalog.n_items)
-        return int(self.rng.choice(pool))
 
     def _page(self, shopper: Shopper, product: int, cart: list[str], page: str = "product") -> list[int]:
         """One page with all its slots: returns the item indices the shopper clicked."""
@@ -157,7 +151,7 @@ class SessionSimulator:
 
     def run_session(self, max_pages: int) -> None:
         shopper = shopper_new(self.world, self.rng)
-        product = self._first_product(shopper)
+        product = first_product(self.world, shopper, self.rng)
         cart: list[str] = []
         for _ in range(int(self.rng.integers(1, max_pages + 1))):
             clicked = self._page(shopper, product, cart)

@@ -391,6 +391,14 @@ class RateMetricSerializer(serializers.Serializer):
     prob_better = serializers.FloatField(
         required=False, help_text="P(program beats holdout); present only with an uplift."
     )
+    label = serializers.CharField(help_text="The metric in words, with its unit.")
+    unit = serializers.ChoiceField(choices=["rate", "currency"], help_text="rate (a share) or currency.")
+    measurable = serializers.BooleanField(
+        help_text="False when the holdout has fewer of the outcomes it counts than min_holdout_outcomes."
+    )
+    holdout_outcomes = serializers.IntegerField(
+        help_text="The holdout's clicks (CTR) or purchasing sessions (the other metrics)."
+    )
 
 
 class ValueMetricSerializer(serializers.Serializer):
@@ -399,6 +407,14 @@ class ValueMetricSerializer(serializers.Serializer):
     uplift = _nullable_float("program / holdout - 1; null without data in both or a zero holdout.")
     ci_low = _nullable_float("Lower end of the bootstrap 95% interval of the uplift.")
     ci_high = _nullable_float("Upper end of the bootstrap 95% interval of the uplift.")
+    label = serializers.CharField(help_text="The metric in words, with its unit.")
+    unit = serializers.ChoiceField(choices=["rate", "currency"], help_text="rate (a share) or currency.")
+    measurable = serializers.BooleanField(
+        help_text="False when the holdout has fewer of the outcomes it counts than min_holdout_outcomes."
+    )
+    holdout_outcomes = serializers.IntegerField(
+        help_text="The holdout's clicks (CTR) or purchasing sessions (the other metrics)."
+    )
 
 
 class ProgramMetricsSerializer(serializers.Serializer):
@@ -431,7 +447,42 @@ class BaselineChangeSerializer(serializers.Serializer):
         return fields
 
 
+class ProgramWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable code, e.g. holdout_too_small.")
+    metric = serializers.CharField(allow_null=True, help_text="The metric it is about.")
+    message = serializers.CharField(help_text="What it means, in words.")
+
+
+class CtrOverTimeSerializer(serializers.Serializer):
+    time = serializers.ListField(child=serializers.DateTimeField(), help_text="End of each time slice.")
+    holdout = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="Cumulative CTR."
+    )
+    program = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="Cumulative CTR."
+    )
+
+
+class SlotCtrSerializer(serializers.Serializer):
+    slot = serializers.CharField(help_text="Slot key.")
+    baseline = serializers.CharField(allow_null=True, help_text="The slot's baseline variant.")
+    holdout_decisions = serializers.IntegerField(required=False)
+    holdout_ctr = serializers.FloatField(required=False, allow_null=True)
+    program_decisions = serializers.IntegerField(required=False)
+    program_ctr = serializers.FloatField(required=False, allow_null=True)
+
+
 class ProgramReportSerializer(serializers.Serializer):
+    computed_at = serializers.DateTimeField(help_text="When these figures were computed.")
+    data_from = serializers.DateTimeField(allow_null=True, help_text="Oldest decision the report reads.")
+    data_to = serializers.DateTimeField(allow_null=True, help_text="Newest decision the report reads.")
+    currency = serializers.CharField(help_text="The shop's currency (ISO 4217).")
+    min_holdout_outcomes = serializers.IntegerField(
+        help_text="Outcomes the holdout needs before a metric counts as measurable."
+    )
+    warnings = ProgramWarningSerializer(many=True, help_text="What the report cannot say, and why.")
+    ctr_over_time = CtrOverTimeSerializer(help_text="Cumulative CTR of each group over the logged time.")
+    slots = SlotCtrSerializer(many=True, help_text="Per slot, decisions and CTR of each group.")
     holdout_share = serializers.FloatField(help_text="Share of shoppers in the global holdout.")
     baselines = SlotBaselineSerializer(
         many=True, help_text="Per slot, the baseline variant the holdout is always served."

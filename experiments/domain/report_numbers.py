@@ -70,6 +70,11 @@ def points(value) -> str:
     return f"{pp:,.2f}{NBSP}pp"
 
 
+def currency_symbol(currency: str) -> str:
+    """ "$" for USD; a currency without a symbol here is written by its code."""
+    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
+
+
 def money(value, currency: str, digits: int = 2) -> str:
     """1234.5 -> "$1,234.50" (the shop's currency symbol, or its code when it has no symbol here)."""
     if _missing(value):

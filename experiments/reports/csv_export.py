@@ -36,24 +36,55 @@ def experiment_csv(report: dict) -> str:
     return out.getvalue()
 
 
+PROGRAM_METRIC_COLUMNS = (
+    "holdout",
+    "program",
+    "uplift",
+    "ci_low",
+    "ci_high",
+    "label",
+    "unit",
+    "measurable",
+    "holdout_outcomes",
+)
+
+
 def program_csv(report: dict) -> str:
+    """One row per metric, each carrying when the figures were computed, the logged time they
+    read, the holdout's share and size, and the slots' baselines (``slot=variant; ...``)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(("metric", "holdout", "program", "uplift", "ci_low", "ci_high"))
-    for name, metric in report["metrics"].items():
-        writer.writerow(
-            (
-                name,
-                metric["holdout"],
-                metric["program"],
-                metric["uplift"],
-                metric["ci_low"],
-                metric["ci_high"],
-            )
+    writer.writerow(
+        (
+            "metric",
+            *PROGRAM_METRIC_COLUMNS,
+            "computed_at",
+            "data_from",
+            "data_to",
+            "holdout_share",
+            "holdout_sessions",
+            "program_sessions",
+            "currency",
+            "baselines",
         )
+    )
+    baselines = "; ".join(f"{b['slot']}={b['variant'] or ''}" for b in report["baselines"])
+    tail = [
+        _iso(report["computed_at"]),
+        _iso(report["data_from"]),
+        _iso(report["data_to"]),
+        report["holdout_share"],
+        report["sessions"]["holdout"],
+        report["sessions"]["program"],
+        report["currency"],
+        baselines,
+    ]
+    for name, metric in report["metrics"].items():
+        writer.writerow([name, *(metric.get(c) for c in PROGRAM_METRIC_COLUMNS), *tail])
     return out.getvalue()
 
 
+<<<<<<< HEAD
 EXPERIMENT_LIST_COLUMNS = (
     "key",
     "slot",
@@ -78,6 +109,10 @@ EXPERIMENT_LIST_COLUMNS = (
     "guardrail_breaches",
     "as_of",
 )
+=======
+def _iso(value) -> str:
+    return value.isoformat() if value is not None else ""
+>>>>>>> demo
 
 
 def experiment_list_csv(rows: list[dict]) -> str:

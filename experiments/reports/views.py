@@ -20,8 +20,9 @@ from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build
 
-from .charts import experiment_charts, program_charts
+from .charts import experiment_charts
 from .csv_export import experiment_csv, experiment_list_csv, program_csv
+from .program_charts import program_charts
 
 PLOTLY_JS_NAME = f"plotly-{plotly.__version__}.min.js"
 

@@ -1,4 +1,8 @@
-"""Which variant leads each slot's running experiment, from its latest allocation snapshot."""
+"""Which variant leads each slot's running experiment, from its latest allocation snapshot.
+
+``rate`` and ``trials`` are the leader's own (its CTR for a click experiment, over its own
+impressions), not the experiment's.
+"""
 
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
@@ -24,7 +28,7 @@ def slot_leaders() -> list[dict]:
                 "leader": best["variant"] if best else None,
                 "prob_best": best["prob_best"] if best else 0.0,
                 "rate": best["successes"] / best["trials"] if best and best["trials"] else 0.0,
-                "trials": sum(a["trials"] for a in arms),
+                "trials": best["trials"] if best else 0,
             }
         )
     return rows

@@ -30,6 +30,7 @@ from reco_runtime.synthetic_catalog import brand_names, category_paths
 from .catalog_import import catalog_import
 from .experiments import ArmSpec, experiment_create, experiment_start
 from .interaction_import import interactions_import
+from .program_settings import holdout_share_set
 
 OTHER_PAGE_SLOTS = [
     ("cart_upsell", "Cart upsell", "cart"),
@@ -54,6 +55,14 @@ SLOT_CHALLENGERS = {
     "email_recs": ["als", "hybrid"],
     "post_purchase": ["item_knn", "als"],
 }
+# The demo's global holdout: 20% of shoppers, not the production default of 5%. The holdout is
+# what makes the program's uplift measurable, and its cost is the shoppers who keep the legacy
+# recommendations; a shop's millions of sessions give a 5% holdout thousands of sessions a day, but
+# the demo's 1,500 sessions would give it about 75, too few to measure even CTR. At 20% the
+# holdout gets about 300 sessions and several thousand decisions, enough for the CTR comparison;
+# the program report still says when conversion or order value have too few purchases to measure.
+# It is an ordinary program setting (admin: Program settings), and the report names the share.
+DEMO_HOLDOUT_SHARE = 0.2
 MERCHANDISER_MODELS = ("slot", "variant", "experiment", "arm", "guardrail", "programsettings")
 ANALYST_MODELS = (
     "slot",
@@ -268,6 +277,7 @@ def demo_seed(
     world_params_path().parent.mkdir(parents=True, exist_ok=True)
     world_params_path().write_text(json.dumps(asdict(WorldParams(n_items, n_users, seed))))
     models_train(progress=say)
+    holdout_share_set(share=DEMO_HOLDOUT_SHARE)
     started = _experiments_start(slots)
     say(f"experiments running: {len(started)}")
     return {"items": n_items, "events": events, "experiments": [e.key for e in started]}

@@ -83,3 +83,9 @@ def interval(low, high, kind: str = "pct", reward_metric: str = "click") -> str:
     """``{% interval a.ci_low a.ci_high "reward" report.reward_metric %}`` -> "4.2% … 5.3%" on one line."""
     shown = INTERVAL_KINDS[kind]
     return report_numbers.interval(shown(low, reward_metric), shown(high, reward_metric))
+
+
+@register.filter
+def metric_value(value, unit: str) -> str:
+    """A program metric's value in its unit: a rate as "1.8%", a currency amount as "$85.20"."""
+    return money(value) if unit == "currency" else pct(value)

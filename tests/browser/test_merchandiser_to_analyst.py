@@ -77,5 +77,5 @@ def test_a_merchandiser_starts_an_experiment_and_an_analyst_sees_its_charts(
     assert int(analyst.locator("#arms tr:nth-child(2) td.trials").inner_text().replace(",", "")) > 0
     screenshots(analyst, "03-analyst-report")
     analyst.goto(f"{base}/reports/program/")
-    analyst.wait_for_selector("#chart-program-uplift .main-svg")
+    analyst.wait_for_selector("#chart-program-ctr-time .main-svg")
     screenshots(analyst, "04-program-report")

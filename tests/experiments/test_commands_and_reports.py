@@ -87,12 +87,25 @@ def test_seed_demo_then_simulate_traffic_finds_leaders(settings, tmp_path):
     assert "running experiments" in out.getvalue()
     out = io.StringIO()
     call_command(
-        "simulate_traffic", "--sessions", "40", "--allocate-every", "20", stdout=out, stderr=io.StringIO()
+        "simulate_traffic",
+        "--sessions",
+        "40",
+        "--allocate-every",
+        "20",
+        "--port",
+        "8031",
+        stdout=out,
+        stderr=io.StringIO(),
     )
     text = out.getvalue()
     assert "40 sessions" in text
     assert "Leading variant per slot:" in text
-    assert "pdp_similar" in text
+    table = text[text.index("Leading variant per slot:") :].splitlines()[1:]
+    assert table[0].split()[:2] == ["slot", "leader"]
+    rows = {line.split()[0]: line for line in table[2:-1]}
+    assert {"pdp_similar", "email_recs", "cart_upsell", "post_purchase"} <= set(rows)
+    assert "http://127.0.0.1:8031/reports/experiments/email-recs-demo-" in rows["email_recs"]
+    assert table[-1].endswith("http://127.0.0.1:8031/reports/program/")
     emails = int(re.search(r"\((\d+) emails opened\)", text).group(1))
     assert emails > 0
     # The email slot gets traffic like the product pages. (Cart and post-purchase pages need a

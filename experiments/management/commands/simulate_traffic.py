@@ -3,10 +3,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from tqdm import tqdm
 
+from experiments.demo_summary import demo_summary_table
 from experiments.selectors.leaders import slot_leaders
 from experiments.services.allocations import allocations_recompute
 from experiments.services.demo_world import world_load
 from experiments.services.storefront_keys import storefront_key_create
+from experiments.serving.runtime import serving_state
 from experiments.traffic_simulation import StorefrontClient, traffic_simulate
 
 
@@ -18,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--url", help="Send requests to a running server instead of in-process.")
         parser.add_argument("--key", help="Storefront API key (default: create one).")
+        parser.add_argument(
+            "--port", type=int, default=8000, help="The port the demo serves on (for the report URLs)."
+        )
         parser.add_argument(
             "--allocate-every",
             type=int,
@@ -33,6 +38,7 @@ class Command(BaseCommand):
         url: str | None,
         key: str | None,
         allocate_every: int,
+        port: int,
         **options,
     ):
         try:
@@ -49,7 +55,12 @@ class Command(BaseCommand):
             if in_process:
                 allocations_recompute()
 
-        with tqdm(total=sessions, desc="shopper sessions", unit="session") as bar:
+        if in_process:
+            # The first request would load every model (seconds) inside the first session, and
+            # the progress bar would extrapolate that session's time to all of them.
+            self.stdout.write("Loading the serving state and models...")
+            serving_state()
+        with tqdm(total=sessions, desc="shopper sessions", unit="session", smoothing=0.1) as bar:
             stats = traffic_simulate(
                 world=world,
                 client=client,
@@ -69,8 +80,4 @@ class Command(BaseCommand):
         for error in stats.errors[:5]:
             self.stderr.write(f"error: {error}")
         self.stdout.write("Leading variant per slot:")
-        for row in slot_leaders():
-            self.stdout.write(
-                f"  {row['slot']:<26} {row['leader'] or '-':<36} P(best)={row['prob_best']:.2f} "
-                f"CTR={row['rate']:.2%} over {row['trials']} impressions"
-            )
+        self.stdout.write(demo_summary_table(slot_leaders(), base_url=url or f"http://127.0.0.1:{port}"))
