@@ -84,7 +84,6 @@ def program_csv(report: dict) -> str:
     return out.getvalue()
 
 
-<<<<<<< HEAD
 EXPERIMENT_LIST_COLUMNS = (
     "key",
     "slot",
@@ -109,10 +108,10 @@ EXPERIMENT_LIST_COLUMNS = (
     "guardrail_breaches",
     "as_of",
 )
-=======
+
+
 def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
->>>>>>> demo
 
 
 def experiment_list_csv(rows: list[dict]) -> str:
