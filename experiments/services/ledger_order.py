@@ -11,7 +11,7 @@ transaction still running, from the statement's own snapshot) has ended, and any
 that starts later takes a higher id. So the events below the horizon are a prefix of the
 ledger's order that can never grow in the middle, and the update only ever applies such a
 prefix. A transaction that stays open holds the horizon, and with it the application of every
-event stored after it began, until it ends: it delays, it never reorders. Nothing here reads a
+event stored after its first write, until it ends: it delays, it never reorders. Nothing here reads a
 clock, locks anything at intake or needs a privilege.
 
 Workers take turns (``applier_lock``), so batches are applied one after another in that order,
@@ -34,8 +34,15 @@ log = logging.getLogger(__name__)
 APPLIER_LOCK = 0x1ED6_0001  # advisory lock key: this module's own
 # The oldest other transaction still running in this statement's snapshot (xip never holds our
 # own), or the largest xid8 when none is: then every event the snapshot sees is final.
+# Transaction ids are the server's, but a transaction writes to one database only: one that
+# pg_stat_activity shows running in another database (its ``backend_xid`` and ``datid`` are
+# shown to every role) can store no event here, so it holds nothing back. One that ended since
+# the snapshot is no longer shown and counts, which only waits a little longer. (The view's own
+# function: the view's joins cost more to plan than the whole claim.)
 HORIZON_SQL = (
-    "(SELECT coalesce(min(x), '18446744073709551615'::xid8) FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"
+    "(SELECT coalesce(min(x), '18446744073709551615'::xid8) FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+    "WHERE NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a WHERE a.backend_xid = x::xid "
+    "AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database())))"
 )
 # The worker says it is waiting once a transaction has held the horizon this long, and again
 # every so often while it still does.

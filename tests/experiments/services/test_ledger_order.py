@@ -14,7 +14,7 @@ from experiments.selectors.posterior_recount import posteriors_recount, posterio
 from experiments.services import ledger_order
 from experiments.services.events import events_record
 from experiments.services.posteriors import posteriors_update
-from tests.experiments.services.test_posteriors_update import _connect, _post_held_open, no_enqueue  # noqa: F401
+from tests.experiments.services.ledger_helpers import connect_other, post_held_open
 from tests.experiments.storefront_helpers import decisions_for, event
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def test_a_web_host_whose_clock_is_ten_minutes_off_loses_and_doubles_nothing(
     token, item = _shown(api, "s-skew")
     outcomes = [event("add_to_cart", "s-skew", item_id=item), event("click", "s-skew", item_id=item)]
     skewed_now = datetime.now(UTC) + timedelta(seconds=skew_s)
-    with _post_held_open([event("impression", "s-skew", decision_id=token)]):
+    with post_held_open([event("impression", "s-skew", decision_id=token)]):
         assert events_record(events=outcomes, now=skewed_now).accepted == 2
         posteriors_update()
     posteriors_update()
@@ -50,7 +50,8 @@ def test_a_web_host_whose_clock_is_ten_minutes_off_loses_and_doubles_nothing(
     assert Event.objects.count() == 3
     assert not Event.objects.filter(applied_at__isnull=True).exists()
     exposure = Exposure.objects.get()
-    assert exposure.added_to_cart and exposure.clicked
+    assert exposure.added_to_cart
+    assert exposure.clicked
     stored = posteriors_stored()
     assert stored == posteriors_recount()
     assert (stored[exposure.arm_id]["trials"], stored[exposure.arm_id]["add_to_carts"]) == (1, 1)
@@ -87,7 +88,7 @@ def test_a_long_open_transaction_delays_application_stays_exact_and_is_logged(
     monkeypatch.setattr(ledger_order, "OLD_TRANSACTION_S", 0.5)
     monkeypatch.setattr(ledger_order, "_last_logged", {})
     token, item = _shown(api, "s-long")
-    with _connect(connection.settings_dict["NAME"]) as seed:
+    with connect_other(connection.settings_dict["NAME"]) as seed:
         seed_xid = int(seed.execute("SELECT pg_current_xact_id()").fetchone()[0])  # open, with an id
         time.sleep(0.6)
         posted = [
@@ -112,4 +113,21 @@ def test_a_long_open_transaction_delays_application_stays_exact_and_is_logged(
     done = posteriors_update()
     assert (done.applied, done.waiting) == (3, 0)
     assert Exposure.objects.get().added_to_cart
+    assert posteriors_stored() == posteriors_recount()
+
+
+def test_an_open_transaction_in_another_database_on_the_server_holds_nothing_back(
+    api, storefront, no_enqueue
+):
+    """Transaction ids are the server's, but a transaction in another database stores no event here."""
+    token, item = _shown(api, "s-long")
+    with connect_other("postgres") as elsewhere:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # open, with an id older than the events
+        posted = [
+            event("impression", "s-long", decision_id=token),
+            event("click", "s-long", item_id=item),
+        ]
+        assert events_record(events=posted).accepted == 2
+        result = posteriors_update()
+        assert (result.applied, result.waiting) == (2, 0)
     assert posteriors_stored() == posteriors_recount()

@@ -1,21 +1,13 @@
-import contextlib
 import threading
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from experiments.models import Event, Exposure
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
-from experiments.services import events as events_service
 from experiments.services.posteriors import posteriors_update
-from tests.experiments.storefront_helpers import decisions_for, event, events_post, traffic_post
-
-
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    """Leave posted events unapplied so the test decides who applies them."""
-    monkeypatch.setattr(events_service, "_posterior_update_enqueue", lambda: None)
+from tests.experiments.services.ledger_helpers import connect_other, post_held_open
+from tests.experiments.storefront_helpers import decisions_for, event, traffic_post
 
 
 @pytest.mark.django_db
@@ -91,16 +83,6 @@ def test_the_postgresql_claim_reads_exactly_what_the_orm_reads(api, storefront, 
     assert any(row.decision is None for row in raw)
 
 
-def _connect(dbname: str, **kwargs):
-    """A connection of its own (another backend) to ``dbname`` on the test server."""
-    import psycopg
-
-    settings = connection.settings_dict
-    return psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname=dbname, **kwargs
-    )
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_waits_while_another_is_applying_so_batches_apply_in_ledger_order(
@@ -120,49 +102,17 @@ def test_a_worker_waits_while_another_is_applying_so_batches_apply_in_ledger_ord
         finally:
             connection.close()
 
-    with _connect(connection.settings_dict["NAME"]) as applying:  # another worker mid-batch
+    with connect_other(connection.settings_dict["NAME"]) as applying:  # another worker mid-batch
         applying.execute("SELECT pg_advisory_xact_lock(%s)", [APPLIER_LOCK])
         thread = threading.Thread(target=worker)
         thread.start()
         thread.join(0.5)
-        assert thread.is_alive() and not results, "it should wait for the lock, not skip ahead"
+        assert thread.is_alive(), "it should wait for the lock, not skip ahead"
+        assert not results
         assert not Event.objects.filter(applied_at__isnull=False).exists()
     thread.join(30)
     assert results == [pending]
     assert posteriors_stored() == posteriors_recount()
-
-
-@contextlib.contextmanager
-def _post_held_open(events: list[dict]):
-    """Post ``events`` from another connection and keep its transaction open (stored, ids
-    drawn, not committed) until the block ends."""
-    from django.db import transaction
-
-    from experiments.services.events import events_record
-
-    stored, release, errors = threading.Event(), threading.Event(), []
-
-    def post():
-        try:
-            with transaction.atomic():
-                events_record(events=events)
-                stored.set()
-                release.wait(10)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            stored.set()
-            connection.close()
-
-    thread = threading.Thread(target=post)
-    thread.start()
-    try:
-        assert stored.wait(10)
-        yield
-    finally:
-        release.set()
-        thread.join()
-    assert not errors
 
 
 @pytest.mark.services
@@ -180,7 +130,7 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
     assert connection.vendor == "postgresql"
     decision = next(d for d in decisions_for(api, session_id="s-late", k=4) if d["experiment"] and d["items"])
     item = decision["items"][0]["item_id"]
-    with _post_held_open([event("impression", "s-late", decision_id=decision["decision_id"])]):
+    with post_held_open([event("impression", "s-late", decision_id=decision["decision_id"])]):
         assert events_record(events=[event("add_to_cart", "s-late", item_id=item)]).accepted == 1
         held = posteriors_update()
         assert (held.applied, held.waiting) == (0, 1)
@@ -193,7 +143,7 @@ def test_an_outcome_waits_while_an_earlier_post_of_its_session_is_still_being_st
 @pytest.mark.django_db(transaction=True)
 def test_an_intake_takes_no_lock_and_knows_nothing_of_the_update(api, storefront, no_enqueue):
     decision = next(d for d in decisions_for(api, session_id="s-free", k=4) if d["experiment"])
-    with _post_held_open([event("impression", "s-free", decision_id=decision["decision_id"])]):
+    with post_held_open([event("impression", "s-free", decision_id=decision["decision_id"])]):
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
             assert cursor.fetchone()[0] == 0
@@ -212,7 +162,7 @@ def test_an_intake_that_began_after_an_outcome_arrived_does_not_hold_it_back(
     item = decision["items"][0]["item_id"]
     assert events_record(events=[event("impression", "s-on", decision_id=decision["decision_id"])]).accepted
     assert events_record(events=[event("add_to_cart", "s-on", item_id=item)]).accepted
-    with _post_held_open([event("view", "s-on", item_id=item)]):
+    with post_held_open([event("view", "s-on", item_id=item)]):
         result = posteriors_update()
         assert (result.applied, result.waiting) == (2, 0)
     assert Exposure.objects.get().added_to_cart
