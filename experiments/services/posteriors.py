@@ -271,12 +271,30 @@ def _batch_apply(events: list[EventRow]) -> None:
             exposure.clicked, exposure.added_to_cart = state.clicked, state.added_to_cart
             exposure.purchased, exposure.revenue = state.purchased, state.revenue
             changed.append(exposure)
-    Exposure.objects.bulk_update(
-        changed, ["clicked", "added_to_cart", "purchased", "revenue"], batch_size=1000
-    )
+    _exposures_save(changed)
     _posteriors_increment(attribution, _units_increment(attribution))
     _epochs_increment(attribution)
     _events_mark_applied([e.id for e in events])
+
+
+def _exposures_save(changed: list[Exposure]) -> None:
+    """Write the outcome flags and revenue of ``changed`` (rows the caller has locked)."""
+    fields = ["clicked", "added_to_cart", "purchased", "revenue"]
+    if connection.vendor != "postgresql":
+        Exposure.objects.bulk_update(changed, fields, batch_size=1000)
+        return
+    if not changed:
+        return
+    # One statement with an array per column: Django's bulk_update builds a CASE per field and
+    # row, which cost more than half of a batch's time with a few hundred clicks in it.
+    with server_bound_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Exposure._meta.db_table} AS x SET clicked = v.clicked, "
+            "added_to_cart = v.added_to_cart, purchased = v.purchased, revenue = v.revenue "
+            "FROM unnest(%b::bigint[], %b::bool[], %b::bool[], %b::bool[], %b::float8[]) "
+            "AS v(id, clicked, added_to_cart, purchased, revenue) WHERE x.id = v.id",
+            [[x.id for x in changed], *([getattr(x, f) for x in changed] for f in fields)],
+        )
 
 
 def _events_mark_applied(ids: list[int]) -> None:
