@@ -17,8 +17,9 @@ clock, locks anything at intake or needs a privilege.
 Workers take turns (``applier_lock``), so batches are applied one after another in that order,
 and an outcome always finds the exposures every earlier event revealed.
 
-SQLite has no transaction ids (``xid`` is 0) and one writer at a time: ids commit in the order
-they are drawn, so (0, id) is the commit order there, and no lock is needed.
+SQLite has no transaction ids (``xid`` is 0) and one writer at a time (its transactions begin
+``IMMEDIATE``, see settings): ids commit in the order they are drawn, so (0, id) is the commit
+order there, and a worker's transaction is its turn.
 """
 
 import logging
