@@ -7,12 +7,12 @@ the recount alike.
 
 On PostgreSQL ids are drawn at insert and become visible at commit, so two posts can commit in
 either order. Transaction ids settle it: every transaction below the *horizon* (the oldest
-transaction still running, from the statement's own snapshot) has ended, and any transaction
-that starts later takes a higher id. So the events below the horizon are a prefix of the
-ledger's order that can never grow in the middle, and the update only ever applies such a
-prefix. A transaction that stays open holds the horizon, and with it the application of every
-event stored after its first write, until it ends: it delays, it never reorders. Nothing here reads a
-clock, locks anything at intake or needs a privilege.
+transaction of this database still running, from the statement's own snapshot) has ended, and
+a transaction that takes its id later takes a higher one. So the events below the horizon are
+a prefix of the ledger's order that can never grow in the middle, and the update only ever
+applies such a prefix. A transaction that stays open holds the horizon, and with it every event
+stored after its first write, until it ends: it delays, it never reorders. Nothing here reads
+a clock, locks anything at intake or needs a privilege.
 
 Workers take turns (``applier_lock``), so batches are applied one after another in that order,
 and an outcome always finds the exposures every earlier event revealed.
