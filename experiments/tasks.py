@@ -6,7 +6,7 @@ from django.db import OperationalError
 from experiments.services.allocations import allocations_recompute
 from experiments.services.posteriors import posteriors_update
 
-DEFERRED_RETRY_S = 1
+WAITING_RETRY_S = 1
 
 
 @shared_task(
@@ -21,10 +21,10 @@ DEFERRED_RETRY_S = 1
 def posteriors_update_task(self) -> int:
     """Apply unapplied ledger events; concurrent runs split the work by row locks."""
     result = posteriors_update()
-    if result.deferred and not self.request.is_eager:
-        # Outcomes waiting for another worker's batch, or an intake still storing, of their
-        # session: look again shortly.
-        posteriors_update_task.apply_async(countdown=DEFERRED_RETRY_S)
+    if result.waiting and not self.request.is_eager:
+        # Events stored after a transaction that is still open wait for it to end, and nothing
+        # else may enqueue a run then (a seed, say, stores no events): look again shortly.
+        posteriors_update_task.apply_async(countdown=WAITING_RETRY_S)
     return result.applied
 
 

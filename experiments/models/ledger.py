@@ -10,6 +10,28 @@ class EventType(models.TextChoices):
     PURCHASE = "purchase"
 
 
+class CurrentTransactionId(models.Func):
+    """The inserting transaction's id, ``pg_current_xact_id()``. SQLite has no transaction ids:
+    0, and its single writer commits ids in the order it draws them."""
+
+    function = "pg_current_xact_id"
+    template = "%(function)s()"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "0", []
+
+
+class TransactionIdField(models.BigIntegerField):
+    """A PostgreSQL ``xid8`` (a 64-bit transaction id that never wraps), read as an int."""
+
+    def db_type(self, connection):
+        return "xid8" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else int(value)
+
+
 class Event(models.Model):
     """The event ledger: every accepted storefront event, once per ``event_id``, forever.
 
@@ -30,10 +52,17 @@ class Event(models.Model):
     decision_key = models.CharField(max_length=32, blank=True, help_text="Nonce of the quoted decision.")
     decision = models.JSONField(null=True, blank=True, help_text="Verified payload of the quoted decision.")
     applied_at = models.DateTimeField(null=True, blank=True)
+    xid = TransactionIdField(
+        db_default=CurrentTransactionId(),
+        editable=False,
+        help_text="Transaction that stored the event: the ledger's order is (xid, id).",
+    )
 
     class Meta:
         indexes = [
-            models.Index(fields=["id"], name="event_unapplied", condition=models.Q(applied_at__isnull=True)),
+            models.Index(
+                fields=["xid", "id"], name="event_unapplied_xid", condition=models.Q(applied_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """Recount every arm's posterior from the ledger alone, for audits and tests.
 
 Uses the same attribution rules as the incremental update, replayed from scratch over
-all ledger events in order. The incremental posteriors must equal this exactly.
+all ledger events in the ledger's order, (xid, id) (``services/ledger_order.py``). The
+incremental posteriors must equal this exactly.
 """
 
 from collections import defaultdict
@@ -37,7 +38,7 @@ def _cluster_sums(attribution: Attribution) -> dict[int, dict[str, int]]:
 def posteriors_recount() -> dict[int, dict[str, float]]:
     """arm_id -> {trials, clicks, add_to_carts, purchases, revenue_sum, and the sums over units of
     session and user experiments} over the whole ledger."""
-    events = list(Event.objects.order_by("id"))
+    events = list(Event.objects.order_by("xid", "id"))
     units = experiment_units({e.decision["experiment_id"] for e in events if e.decision_key} - {None})
     exposures: dict[str, ExposureState] = {}
     attribution = Attribution()

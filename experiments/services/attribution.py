@@ -2,6 +2,8 @@
 
 Rules (one place, so the incremental update and a recount from the ledger agree exactly):
 
+- Events count in the ledger's order, (xid, id) (``ledger_order``): not by id alone, because
+  on PostgreSQL a later transaction can hold lower ids.
 - An exposure (one decision the shopper saw) is revealed by the first ledger event that
   quotes its ``decision_id``, usually the impression; that is one Bernoulli trial for its arm.
 - An outcome event quoting a decision is attributed to that decision. A click or
@@ -116,7 +118,11 @@ class Attribution:
 
 
 class _SessionIndex:
-    def __init__(self, exposures: list[ExposureState]) -> None:
+    """A session's exposures, and where in the events being applied each was revealed: an
+    exposure revealed by none of them was revealed earlier in the ledger (an earlier batch)."""
+
+    def __init__(self, exposures: list[ExposureState], position: dict[int, int]) -> None:
+        self.position = position
         self.by_session: dict[str, list[ExposureState]] = defaultdict(list)
         for exposure in sorted(exposures, key=lambda x: (x.served_at, x.first_event_id)):
             self.by_session[exposure.session_id].append(exposure)
@@ -124,8 +130,9 @@ class _SessionIndex:
     def latest_showing(self, event: LedgerEvent, wanted: set[str], window_s: float, skew_s: float):
         """Exposures of the session seen before ``event``, in window, showing a wanted item; newest first."""
         found = []
+        at = self.position[event.id]
         for exposure in reversed(self.by_session.get(event.session_id, ())):
-            if exposure.first_event_id >= event.id:
+            if self.position.get(exposure.first_event_id, -1) >= at:
                 continue
             if _in_window(exposure, event, window_s, skew_s) and wanted.intersection(exposure.items):
                 found.append(exposure)
@@ -177,14 +184,15 @@ def outcomes_attribute(
     skew_s: float,
     attribution: Attribution | None = None,
 ) -> Attribution:
-    """Apply ``events`` (in ledger order) to ``exposures`` in place; return the arm increments.
+    """Apply ``events`` (in the ledger's order, following every event applied before them) to
+    ``exposures`` in place; return the arm increments.
 
     ``exposures`` must hold every exposure the events quote and every exposure of their
     sessions served within the window; trials are counted by the caller, who knows
     which exposures are new.
     """
     attribution = attribution or Attribution()
-    index = _SessionIndex(list(exposures.values()))
+    index = _SessionIndex(list(exposures.values()), {event.id: n for n, event in enumerate(events)})
     for event in events:
         if event.type not in OUTCOME_FLAG:
             continue

@@ -12,7 +12,6 @@ from experiments.models import Event
 from experiments.serving.session_store import signals_update
 
 from .event_validation import EventInvalid, ValidEvent, event_validate
-from .intake_order import LOCK_SPACE, intake_buckets
 from .sql import insert_new_returning
 
 log = logging.getLogger(__name__)
@@ -96,10 +95,7 @@ def events_record(*, events: list, now: datetime | None = None) -> EventsResult:
     rows = [_row(e, now) for e in valid]
     # Atomic by itself, and committed when it returns unless a caller's transaction is open: no
     # atomic block here, whose BEGIN and COMMIT were two more round trips per batch.
-    # The sessions' intake locks tell the posterior update which sessions may still have
-    # earlier events on their way (``intake_order``).
-    locks = (LOCK_SPACE, intake_buckets({e.session_id for e in valid}))
-    inserted = insert_new_returning(Event, _COLUMNS, rows, conflict="event_id", locks=locks)
+    inserted = insert_new_returning(Event, _COLUMNS, rows, conflict="event_id")
     if inserted:
         transaction.on_commit(_posterior_update_enqueue)  # at once, or when the caller's commits
     result.accepted = len(inserted)

@@ -19,28 +19,20 @@ def _insert_new_unnest(
     columns: tuple[str, ...],
     rows: list[tuple],
     conflict: str,
-    locks: tuple[int, list[int]] | None,
 ) -> set:
     """PostgreSQL: one array parameter per column through ``unnest``.
 
     A statement with thousands of placeholders costs psycopg more to build than the server
     spends inserting; 12 arrays keep the SQL text short, constant and cached.
-
-    ``locks`` (a first key and second keys) takes those shared advisory locks, held to the
-    commit, before any row (and so any id) is made: the filter's subquery runs once, first.
     """
     quote = connection.ops.quote_name
     fields = {f.column: f for f in model._meta.concrete_fields}
     # %b: each array travels in binary (text arrays would escape every element through a regex).
     arrays = ", ".join(f"%b::{fields[c].db_type(connection)}[]" for c in columns)
     params = [list(column) for column in zip(*rows, strict=True)]
-    guard = ""
-    if locks:
-        guard = "WHERE (SELECT count(pg_advisory_xact_lock_shared(%s, k)) FROM unnest(%b::int4[]) AS k) >= 0 "
-        params += [locks[0], locks[1]]
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT * FROM unnest({arrays}) {guard}"
+        f"SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({quote(conflict)}) DO NOTHING RETURNING {quote(conflict)}"
     )
     with server_bound_cursor() as cursor:
@@ -69,7 +61,6 @@ def insert_new_returning(
     rows: list[tuple],
     *,
     conflict: str,
-    locks: tuple[int, list[int]] | None = None,
 ) -> set:
     """Insert ``rows``, skipping conflicts on the unique column ``conflict``; return its new values.
 
@@ -78,7 +69,7 @@ def insert_new_returning(
     if not rows:
         return set()
     if connection.vendor == "postgresql":
-        return _insert_new_unnest(model, columns, rows, conflict, locks)
+        return _insert_new_unnest(model, columns, rows, conflict)
     with transaction.atomic():
         return _insert_new_chunks(model, columns, rows, conflict)
 

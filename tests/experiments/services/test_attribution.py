@@ -46,8 +46,19 @@ def test_a_click_without_decision_goes_to_the_latest_earlier_exposure_showing_th
         "other": exposure("other", arm=3, served_at=990.0, items=("z",)),
         "later": exposure("later", arm=4, served_at=999.0, first=50),
     }
-    result = outcomes_attribute([ev(10, "click", item="a")], exposures, window_s=WINDOW_S, skew_s=SKEW_S)
+    events = [ev(10, "click", item="a"), ev(50, "impression", decision="later")]  # "later" revealed after
+    result = outcomes_attribute(events, exposures, window_s=WINDOW_S, skew_s=SKEW_S)
     assert {arm: inc.clicks for arm, inc in result.increments.items()} == {2: 1}
+
+
+def test_earlier_means_earlier_in_the_ledgers_order_not_a_lower_id():
+    """On PostgreSQL a later transaction can hold lower ids: the impression below (id 5) was
+    stored after the click (id 10), so the click finds no exposure revealed before it."""
+    exposures = {"late": exposure("late", arm=4, first=5)}
+    events = [ev(10, "click", item="a"), ev(5, "impression", decision="late")]
+    result = outcomes_attribute(events, exposures, window_s=WINDOW_S, skew_s=SKEW_S)
+    assert result.increments[4].clicks == 0
+    assert not exposures["late"].clicked
 
 
 def test_a_purchase_credits_each_slot_once_with_the_revenue_share_of_its_items():
