@@ -21,6 +21,16 @@ from bandits.nonstationary import discounted_stats, windowed_stats
 from bandits.posteriors import BetaBernoulli, Posterior
 from bandits.revenue import LogNormalPrior, OrderValuePosterior, RevenuePosterior
 from bandits.sample_ratio import SampleRatioCheck, sample_ratio_check
+from bandits.segment_ope import SegmentLog, segment_policy_value
+from bandits.segment_winners import SegmentWinners, segment_winners
+from bandits.segments import (
+    PoolingSettings,
+    SegmentCounts,
+    SegmentPosterior,
+    segment_allocation_weights,
+    segment_key,
+    segment_posterior,
+)
 from bandits.sequential import SequentialTest, msprt_two_proportions
 from bandits.stopping import StoppingState, stopping_state
 from bandits.uplift import UpliftSummary, uplift_vs_control
@@ -35,9 +45,14 @@ __all__ = [
     "LogNormalPrior",
     "MonteCarloSummary",
     "OrderValuePosterior",
+    "PoolingSettings",
     "Posterior",
     "RevenuePosterior",
     "SampleRatioCheck",
+    "SegmentCounts",
+    "SegmentLog",
+    "SegmentPosterior",
+    "SegmentWinners",
     "SequentialTest",
     "StoppingState",
     "UpliftSummary",
@@ -57,6 +72,11 @@ __all__ = [
     "prob_best_exact",
     "prob_best_exact_two",
     "sample_ratio_check",
+    "segment_allocation_weights",
+    "segment_key",
+    "segment_policy_value",
+    "segment_posterior",
+    "segment_winners",
     "stopping_state",
     "tempered_posterior",
     "uplift_vs_control",
