@@ -107,7 +107,12 @@ def off_policy_check(args: argparse.Namespace) -> None:
         f"effective sample size: per-segment {result.effective_sample_size[0]:,.0f}, "
         f"single {result.effective_sample_size[1]:,.0f}\n"
     )
-    print("| estimator | per-segment policy | best single arm | difference | true difference |")
+    print(
+        print(
+            "| estimator | per-segment policy | best single arm "
+            "| difference (points) | true difference (points) |"
+        )
+    )
     print("|---|---|---|---|---|")
     for name, comparison in (("SNIPS", result.snips), ("DR", result.dr)):
         cells = [
