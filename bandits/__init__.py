@@ -32,6 +32,16 @@ from bandits.posteriors import BetaBernoulli, Posterior
 from bandits.preference import PreferencePosterior, PreferenceTest, preference_sequential_test
 from bandits.revenue import LogNormalPrior, OrderValuePosterior, RevenuePosterior
 from bandits.sample_ratio import SampleRatioCheck, sample_ratio_check
+from bandits.segment_ope import SegmentLog, segment_policy_value
+from bandits.segment_winners import SegmentWinners, segment_winners
+from bandits.segments import (
+    PoolingSettings,
+    SegmentCounts,
+    SegmentPosterior,
+    segment_allocation_weights,
+    segment_key,
+    segment_posterior,
+)
 from bandits.sequential import SequentialTest, msprt_two_proportions
 from bandits.stopping import StoppingState, preference_stopping_state, stopping_state
 from bandits.uplift import UpliftSummary, uplift_vs_control
@@ -49,11 +59,16 @@ __all__ = [
     "LogNormalPrior",
     "MonteCarloSummary",
     "OrderValuePosterior",
+    "PoolingSettings",
     "Posterior",
     "PreferencePosterior",
     "PreferenceTest",
     "RevenuePosterior",
     "SampleRatioCheck",
+    "SegmentCounts",
+    "SegmentLog",
+    "SegmentPosterior",
+    "SegmentWinners",
     "SequentialTest",
     "StoppingState",
     "UpliftSummary",
@@ -77,6 +92,11 @@ __all__ = [
     "prob_best_exact",
     "prob_best_exact_two",
     "sample_ratio_check",
+    "segment_allocation_weights",
+    "segment_key",
+    "segment_policy_value",
+    "segment_posterior",
+    "segment_winners",
     "stopping_state",
     "team_credit",
     "team_draft_interleave",
