@@ -51,8 +51,8 @@ class Experiment(models.Model):
         default=Policy.THOMPSON,
         help_text="With 3 or more arms a bandit (top-two Thompson best) decides sooner than an even split "
         "that is right as often: about 1.5-2.9x sooner with 4 arms and 4x or more with 12 "
-        "(bench/notes/2026-12-06-bandits.md). With 2 arms it decides no sooner (top-two Thompson is a 50/50 split "
-        "there): its only gain is that fewer shoppers see the losing arm meanwhile (regret).",
+        "(bench/notes/2026-12-06-bandits.md). With 2 arms it decides no sooner (top-two Thompson is a "
+        "50/50 split there): its only gain is that fewer shoppers see the losing arm meanwhile (regret).",
     )
     reward_metric = models.CharField(max_length=16, choices=RewardMetric.choices, default=RewardMetric.CLICK)
     randomization_unit = models.CharField(
