@@ -24,6 +24,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from experiments.domain import report_numbers
+
 READY = "ready"
 KEEP_GOING = "keep_going"
 INCONCLUSIVE = "inconclusive"
@@ -59,12 +61,12 @@ def threshold_text(threshold: float) -> str:
 
 
 def measured_text(prob: float, *, below: float) -> str:
-    """A measured probability with one decimal, rounded down while it is ``below`` the threshold,
-    so that a leader at 94.96% never reads "has 95.0%" next to "needs 95%"."""
-    value = prob * 100
-    if prob < below:
-        value = math.floor(value * 10) / 10
-    return f"{value:.1f}%"
+    """A measured probability as the tables write it ("56.5%", "> 99.9%"), except that a leader
+    just under the threshold is rounded down, so 94.96% never reads "has 95.0%" next to "needs 95%"."""
+    shown = report_numbers.probability(prob)
+    if prob < below and round(prob * 100, 1) >= round(below * 100, 1):
+        return f"{math.floor(prob * 1000) / 10:.1f}%"
+    return shown
 
 
 def _breached(words: str, breached_arms: Sequence[str]) -> str:

@@ -14,19 +14,20 @@ REWARD_WORDS = {
 }
 
 
-def _html(fig: go.Figure, div_id: str) -> str:
-    fig.update_layout(height=320, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white")
+def _html(fig: go.Figure, div_id: str, height: int = 320) -> str:
+    fig.update_layout(height=height, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white")
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CHART_CONFIG)
 
 
 def _experiment_html(fig: go.Figure, div_id: str) -> str:
-    """An experiment chart: room for axis titles, the legend above the plot so it never hides a line."""
+    """An experiment chart: room for axis titles, the legend below the x axis's title so it hides
+    neither a line nor the chart's title (four variant names do not fit beside a title above)."""
     fig.update_layout(
-        height=340,
+        height=380,
         autosize=True,
-        margin={"l": 70, "r": 20, "t": 50, "b": 60},
+        margin={"l": 70, "r": 20, "t": 50, "b": 110},
         template="plotly_white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.32, "xanchor": "left", "x": 0.0},
     )
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CHART_CONFIG)
 

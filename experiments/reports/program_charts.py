@@ -61,28 +61,31 @@ def _ctr_over_time_chart(report: dict) -> str | None:
 
 
 def _slot_ctr_chart(report: dict) -> str | None:
+    """Horizontal bars, one pair per slot: slot keys stay readable however many slots there are."""
     slots = report["slots"]
     if not slots:
         return None
     fig = go.Figure()
-    labels = [f"{s['slot']}<br>baseline: {s['baseline'] or 'none'}" for s in slots]
+    names = [s["slot"] for s in slots]
     for group in ("holdout", "program"):
         fig.add_trace(
             go.Bar(
-                x=labels,
-                y=[None if s.get(f"{group}_ctr") is None else s[f"{group}_ctr"] * 100 for s in slots],
+                y=names,
+                x=[None if s.get(f"{group}_ctr") is None else s[f"{group}_ctr"] * 100 for s in slots],
+                orientation="h",
                 name=GROUP_NAMES[group],
-                customdata=[s.get(f"{group}_decisions", 0) for s in slots],
-                hovertemplate="%{y:.1f}% over %{customdata:,} decisions<extra></extra>",
+                customdata=[[s.get(f"{group}_decisions", 0), s["baseline"] or "none"] for s in slots],
+                hovertemplate="%{x:.1f}% over %{customdata[0]:,} decisions (baseline %{customdata[1]})"
+                "<extra></extra>",
             )
         )
     fig.update_layout(
-        title="Click-through rate per slot: the baseline variant (holdout) and the program",
-        xaxis_title="slot and its baseline variant",
-        yaxis_title="click-through rate (%)",
+        title="Click-through rate per slot: holdout (the slot's baseline variant) and program",
+        xaxis_title="click-through rate (%)",
+        yaxis={"title": {"text": "slot"}, "autorange": "reversed", "automargin": True},
         barmode="group",
     )
-    return _html(fig, "chart-program-slots")
+    return _html(fig, "chart-program-slots", height=140 + 36 * len(slots))
 
 
 def program_charts(report: dict) -> dict[str, str]:

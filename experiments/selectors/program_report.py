@@ -40,16 +40,20 @@ SESSION_MAX_ROWS = 500_000
 GROUPS = ("holdout", "program")
 MIN_HOLDOUT_OUTCOMES = 30
 TIME_BUCKETS = 24
-# name: (label in words with its unit, unit, the holdout outcome it needs, that outcome's name)
+# name: (label in words with its unit, unit, the holdout outcome it counts: (one, many))
 METRICS = {
-    "ctr": ("Click-through rate (clicks per recommendation shown, %)", "rate", "clicks"),
-    "conversion": ("Conversion (sessions with a purchase, %)", "rate", "purchasing sessions"),
+    "ctr": ("Click-through rate (clicks per recommendation shown, %)", "rate", ("click", "clicks")),
+    "conversion": (
+        "Conversion (sessions with a purchase, %)",
+        "rate",
+        ("purchasing session", "purchasing sessions"),
+    ),
     "average_order_value": (
         "Average order value (revenue per purchasing session, {cur})",
         "currency",
-        "orders",
+        ("order", "orders"),
     ),
-    "revenue_per_session": ("Revenue per session ({cur})", "currency", "orders"),
+    "revenue_per_session": ("Revenue per session ({cur})", "currency", ("order", "orders")),
 }
 
 
@@ -165,8 +169,9 @@ def _measurability(metrics: dict, holdout_outcomes: dict[str, int], holdout_sess
                 {
                     "code": "holdout_too_small",
                     "metric": name,
-                    "message": f"{holdout_sessions:,} holdout sessions with {have:,} {outcome}: too few to "
-                    f"measure {label.split(' (')[0].lower()} (at least {MIN_HOLDOUT_OUTCOMES} needed)",
+                    "message": f"{holdout_sessions:,} holdout sessions with {have:,} {outcome[have != 1]}: "
+                    f"too few to measure {label.split(' (')[0].lower()} "
+                    f"(at least {MIN_HOLDOUT_OUTCOMES} needed)",
                 }
             )
     return warnings
