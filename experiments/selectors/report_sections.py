@@ -108,6 +108,9 @@ def _epoch_rows(arms, control: int, est, with_data: list[int]) -> list[dict]:
     position = {arm_index: k for k, arm_index in enumerate(with_data)}
     low, high = est.stratified_uplift_ci
     pooled_low, pooled_high = est.pooled_uplift_ci
+    # The delta-method intervals are symmetric and can reach below -100%, which no rate can lose:
+    # the shown interval stops at -100%.
+    low, pooled_low = np.maximum(low, -1.0), np.maximum(pooled_low, -1.0)
     for i, arm in enumerate(arms):
         k = position.get(i)
         compared = k is not None and i != control
