@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import datetime
 
 from experiments.domain.arm_summary import CSV_ARM_COLUMNS
 
@@ -31,7 +32,7 @@ def experiment_csv(report: dict) -> str:
     for arm in report["arms"]:
         ope_row = off_policy.get(arm["arm"], {})
         writer.writerow(
-            head + [arm.get(c) for c in ARM_COLUMNS] + [ope_row.get(c) for c in OFF_POLICY_COLUMNS]
+            _cells(head + [arm.get(c) for c in ARM_COLUMNS] + [ope_row.get(c) for c in OFF_POLICY_COLUMNS])
         )
     return out.getvalue()
 
@@ -80,7 +81,7 @@ def program_csv(report: dict) -> str:
         baselines,
     ]
     for name, metric in report["metrics"].items():
-        writer.writerow([name, *(metric.get(c) for c in PROGRAM_METRIC_COLUMNS), *tail])
+        writer.writerow(_cells([name, *(metric.get(c) for c in PROGRAM_METRIC_COLUMNS), *tail]))
     return out.getvalue()
 
 
@@ -114,6 +115,20 @@ def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def _cell(value):
+    """A CSV cell without float artefacts: 6 significant digits (0.2666666666045785 -> 0.266667,
+    a weight's exact hash-space share included), times in ISO 8601, None empty."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _cells(values) -> list:
+    return [_cell(v) for v in values]
+
+
 def experiment_list_csv(rows: list[dict]) -> str:
     """The experiment list's rows with the JSON's fields; a row's guardrail breaches joined by "; "."""
     out = io.StringIO()
@@ -121,5 +136,5 @@ def experiment_list_csv(rows: list[dict]) -> str:
     writer.writerow(EXPERIMENT_LIST_COLUMNS)
     for row in rows:
         cells = {**row, "guardrail_breaches": "; ".join(row["guardrail_breaches"])}
-        writer.writerow([cells[c] for c in EXPERIMENT_LIST_COLUMNS])
+        writer.writerow(_cells(cells[c] for c in EXPERIMENT_LIST_COLUMNS))
     return out.getvalue()
