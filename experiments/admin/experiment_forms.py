@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from experiments.models import Arm, Experiment, Guardrail, Slot, Variant
 from experiments.models.experiments import Status
+from experiments.selectors.guardrail_rules import guardrail_rule_problem
 from experiments.services.experiments import (
     GUARDRAIL_OVERRIDE_REASON_MAX,
     ArmSpec,
@@ -12,7 +13,6 @@ from experiments.services.experiments import (
     experiment_validate_arms,
 )
 from experiments.services.guardrail_breaches import guardrail_breach_words
-from experiments.services.guardrail_rules import guardrail_rule_problem
 
 from .history import arm_words
 

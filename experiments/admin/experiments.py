@@ -17,6 +17,7 @@ from simple_history.utils import update_change_reason
 from experiments.domain import report_numbers
 from experiments.domain.arm_summary import observed_mean
 from experiments.domain.fixed_split import start_weights
+from experiments.domain.lifecycle_steps import STEPS
 from experiments.models import Arm, Experiment, Guardrail, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.selectors.arm_summary import latest_arm_rows
@@ -31,7 +32,7 @@ from .experiment_forms import (
     GuardrailFormSet,
 )
 from .history import NO_VALUE, ReadableHistoryMixin, RevertPermissionMixin, arm_words, time_words
-from .lifecycle import STEPS, LifecycleAdminMixin, slot_role_words, step_label
+from .lifecycle import LifecycleAdminMixin, slot_role_words, step_label
 
 ARMS_FROZEN_MESSAGE = (
     "This experiment has started, so its arms cannot be edited: conclude it and start a new experiment "

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from simple_history.utils import update_change_reason
 
 from experiments.domain.fixed_split import start_weights
+from experiments.domain.lifecycle_steps import STEPS
 from experiments.models import Experiment, ProgramSettings, Slot
 from experiments.models.experiments import Status
 from experiments.selectors.admin_overview import leading_arm
@@ -26,13 +27,6 @@ from experiments.services.experiments import (
 
 from .experiment_forms import ConcludeForm
 
-STEPS = {
-    "start": (Status.DRAFT,),
-    "pause": (Status.RUNNING,),
-    "resume": (Status.PAUSED,),
-    "conclude": (Status.RUNNING, Status.PAUSED),
-    "rerandomize": (Status.RUNNING, Status.PAUSED),
-}
 STEP_LABELS = {"rerandomize": "Re-randomize"}
 
 

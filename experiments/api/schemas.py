@@ -7,9 +7,9 @@ describe the same fields for drf-spectacular and API clients.
 
 from rest_framework import serializers
 
+from experiments.domain.event_validation import EVENT_FIELDS
 from experiments.domain.item_fields import ITEM_FIELDS
 from experiments.services.assignments import FALLBACK_REASONS
-from experiments.services.event_validation import EVENT_FIELDS
 
 
 class ErrorSerializer(serializers.Serializer):

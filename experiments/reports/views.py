@@ -13,9 +13,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from experiments.admin.lifecycle import STEPS
 from experiments.domain.arm_summary import arm_column_labels
 from experiments.domain.experiment_state import STATE_LABELS
+from experiments.domain.lifecycle_steps import STEPS
 from experiments.models import Experiment
 from experiments.selectors.program_report import program_report_build
 from experiments.selectors.reports import experiment_list, report_build

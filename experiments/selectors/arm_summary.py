@@ -10,9 +10,9 @@ first allocation (an experiment just started) the figures are computed now, and 
 from bandits import expected_loss, prob_best
 from experiments.domain import report_numbers
 from experiments.domain.arm_summary import observed_mean, report_arm_row
+from experiments.domain.control_uplift import uplift_rows
 from experiments.models import PosteriorSnapshot
 from experiments.models.experiments import Status
-from experiments.services.control_uplift import uplift_rows
 
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 

@@ -10,10 +10,11 @@ from collections import defaultdict
 from django.conf import settings
 
 from bandits.clustered import ClusterSums
+from experiments.domain.attribution import Attribution, ExposureState, outcomes_attribute
+from experiments.domain.ledger_events import event_unit, exposure_state_new, ledger_event
 from experiments.models import Event
 from experiments.models.posteriors import CLUSTER_FIELDS, UNIT_OUTCOMES
-from experiments.services.attribution import Attribution, ExposureState, outcomes_attribute
-from experiments.services.posteriors import event_unit, experiment_units, exposure_state_new, ledger_event
+from experiments.selectors.experiment_units import experiment_units
 
 COUNTERS = ("trials", "clicks", "add_to_carts", "purchases")
 

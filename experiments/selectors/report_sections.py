@@ -17,8 +17,8 @@ from bandits.sequential import msprt_two_proportions
 from experiments.domain import report_numbers
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import PosteriorEpoch
-from experiments.services.guardrail_rules import guardrails_evaluate
-from experiments.services.reward_models import SUCCESS_FIELD
+from experiments.selectors.guardrail_rules import guardrails_evaluate
+from experiments.selectors.reward_models import SUCCESS_FIELD
 
 DENSITY_POINTS = 120
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from bandits import stopping_state
 from experiments.domain import report_numbers
 from experiments.models.experiments import Status
-from experiments.services.guardrail_rules import stopping_guardrail_checked
-from experiments.services.reward_models import loss_epsilon_shown, stopping_rule
+from experiments.selectors.guardrail_rules import stopping_guardrail_checked
+from experiments.selectors.reward_models import loss_epsilon_shown, stopping_rule
 
 
 def arm_label(arm) -> str:

@@ -8,9 +8,9 @@ sit beside them and are built in ``report_sections``, ``report_history`` and ``o
 
 from django.conf import settings
 
+from experiments.domain.control_uplift import control_position
 from experiments.models import Experiment, ProgramSettings
-from experiments.services.control_uplift import control_position
-from experiments.services.reward_models import arm_stats, experiment_posterior
+from experiments.selectors.reward_models import arm_stats, experiment_posterior
 
 from .arm_summary import arm_summaries
 from .experiment_overview import experiment_overview

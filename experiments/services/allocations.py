@@ -9,17 +9,22 @@ from django.db import transaction
 
 from bandits import allocation_weights, expected_loss, prob_best, stopping_state
 from experiments.domain.arm_summary import snapshot_arm_row
+from experiments.domain.control_uplift import control_position, uplift_rows
 from experiments.domain.fixed_split import fixed_split_weights
 from experiments.models import Experiment, PosteriorSnapshot
 from experiments.models.experiments import Status
-from experiments.serving.state import serving_version_bump
+from experiments.selectors.guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
+from experiments.selectors.reward_models import (
+    arm_stats,
+    arm_stats_discounted,
+    experiment_posterior,
+    stopping_rule,
+)
 
 from .arm_weights import arm_weights_apply
 from .auto_conclude import experiment_auto_conclude_if_due
-from .control_uplift import control_position, uplift_rows
 from .guardrail_breaches import arms_guardrail_breaches_record, weights_guardrail_hold
-from .guardrail_rules import guardrails_evaluate, stopping_guardrail_checked
-from .reward_models import arm_stats, arm_stats_discounted, experiment_posterior, stopping_rule
+from .serving_version import serving_version_bump
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from django.db import transaction
 
+from experiments.db.chunk_writer import ChunkWriter
+from experiments.domain.catalog_files import CatalogFileError, catalog_file_identify, catalog_rows
 from experiments.domain.item_fields import ItemInvalid, item_fields_parse
 from experiments.models import Item
 
-from .catalog_files import CatalogFileError, catalog_file_identify, catalog_rows
-from .chunk_writer import ChunkWriter
 from .item_availability import items_availability_changed
 from .item_upserts import RowRejection, UpsertResult, items_upsert
 

@@ -8,11 +8,10 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 
+from experiments.db.sql import insert_new_returning
+from experiments.domain.event_validation import EventInvalid, ValidEvent, event_validate
 from experiments.models import Event
 from experiments.serving.session_store import signals_update
-
-from .event_validation import EventInvalid, ValidEvent, event_validate
-from .sql import insert_new_returning
 
 log = logging.getLogger(__name__)
 MAX_EVENTS_PER_BATCH = 1000

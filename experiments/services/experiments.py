@@ -14,9 +14,9 @@ from experiments.domain.assignment_layout import layout_current, layout_measures
 from experiments.domain.fixed_split import fixed_split_problem, start_weights
 from experiments.models import Arm, Experiment, Guardrail, Posterior, Slot, Variant
 from experiments.models.experiments import Policy, Status, salt_new
-from experiments.serving.state import serving_version_bump
 
 from .arm_weights import arm_weights_apply
+from .serving_version import serving_version_bump
 
 # Fields that only the lifecycle steps and the allocation recompute write; no edit form may touch them.
 LIFECYCLE_FIELDS = (

@@ -13,8 +13,7 @@ from django.utils import timezone
 from bandits import guardrail_hold
 from experiments.models import Arm, Experiment
 from experiments.models.experiments import Policy
-
-from .guardrail_rules import GuardrailEvaluation
+from experiments.selectors.guardrail_rules import GuardrailEvaluation
 
 # Under a fixed split the weights are the design: holding an arm mid-test would confound the
 # comparison, so a breached arm there is flagged (and cannot be promoted) but keeps its share.

@@ -29,6 +29,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from experiments.db.chunk_writer import ChunkWriter
+from experiments.db.sql import insert_new_returning, server_bound_cursor
+from experiments.domain.copy_text import COPY_NULL, copy_lines_write, copy_text_fields
 from experiments.domain.interaction_rows import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -40,10 +43,6 @@ from experiments.domain.interaction_rows import (
     unknown_columns,
 )
 from experiments.models import Interaction, Item
-
-from .chunk_writer import ChunkWriter
-from .copy_text import COPY_NULL, copy_lines_write, copy_text_fields
-from .sql import insert_new_returning, server_bound_cursor
 
 CHUNK_ROWS = 50_000
 PROBLEMS_KEPT = 1_000  # reported one by one; beyond that only counted by code

@@ -20,12 +20,12 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from experiments.db.sql import server_bound_cursor
+from experiments.domain.copy_text import copy_lines_write, copy_text_fields
 from experiments.domain.item_fields import ITEM_FIELDS, ItemInvalid, item_required_check
 from experiments.models import Item
 
-from .copy_text import copy_lines_write, copy_text_fields
 from .item_availability import items_availability_changed
-from .sql import server_bound_cursor
 
 WRITE_COLUMNS = (*ITEM_FIELDS, "updated_at")
 LOAD_TABLE = "item_upsert_load"  # a temporary table, one per database session

@@ -15,7 +15,7 @@ import logging
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import orjson
@@ -25,12 +25,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bandits.clustered import unit_sums_change
-from experiments.models import Event, Experiment, Exposure, Posterior, PosteriorEpoch, UnitStatistics
+from experiments.db.sql import insert_new_returning, server_bound_cursor, upsert_add, upsert_add_returning
+from experiments.domain.attribution import Attribution, ExposureState, outcomes_attribute
+from experiments.domain.ledger_events import EventRow, event_unit, exposure_state_new, ledger_event
+from experiments.models import Event, Exposure, Posterior, PosteriorEpoch, UnitStatistics
 from experiments.models.posteriors import STAT_FIELDS, UNIT_FIELDS, UNIT_OUTCOMES
+from experiments.selectors.experiment_units import experiment_units
 
-from .attribution import Attribution, ExposureState, LedgerEvent, exposure_unit, outcomes_attribute
 from .ledger_order import HORIZON_SQL, applier_lock, events_waiting
-from .sql import insert_new_returning, server_bound_cursor, upsert_add, upsert_add_returning
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 5_000
@@ -67,47 +69,6 @@ _EXPOSURE_COLUMNS = (
     "purchased",
     "revenue",
 )
-
-
-class EventRow(Protocol):
-    """What the update reads of an event: an ``Event`` or a claimed row of ``_CLAIM_FIELDS``."""
-
-    id: int
-    type: str
-    ts: datetime
-    received_at: datetime
-    session_id: str
-    item_id: str
-    items: list | None
-    value: float | None
-    decision_key: str
-    decision: dict[str, Any] | None
-    user_id: str
-
-
-def experiment_units(experiment_ids: set[int]) -> dict[int, str]:
-    """experiment id -> its randomization unit (request, session or user)."""
-    return dict(Experiment.objects.filter(id__in=experiment_ids).values_list("id", "randomization_unit"))
-
-
-def event_unit(event: EventRow, units: dict[int, str]) -> str:
-    """The unit the exposure ``event`` reveals clusters by ("" for a request experiment)."""
-    return exposure_unit(
-        units.get(event.decision["experiment_id"]), session_id=event.session_id, user_id=event.user_id
-    )
-
-
-def ledger_event(event: EventRow) -> LedgerEvent:
-    return LedgerEvent(
-        id=event.id,
-        type=event.type,
-        ts=event.ts.timestamp(),
-        session_id=event.session_id,
-        item_id=event.item_id,
-        items=tuple(event.items or ()),
-        value=event.value,
-        decision_key=event.decision_key,
-    )
 
 
 def exposure_row(event: EventRow, unit: str) -> tuple:
@@ -148,23 +109,6 @@ def _exposure_state(exposure: Exposure) -> ExposureState:
         revenue=exposure.revenue,
         allocation_version=exposure.allocation_version,
         unit=exposure.unit,
-    )
-
-
-def exposure_state_new(event: EventRow, unit: str) -> ExposureState:
-    """The exposure revealed by ``event``, which quotes a decision; ``unit`` from ``event_unit``."""
-    d = event.decision
-    return ExposureState(
-        decision_key=event.decision_key,
-        first_event_id=event.id,
-        experiment_id=d["experiment_id"],
-        arm_id=d["arm_id"],
-        slot_id=d["slot_id"],
-        session_id=event.session_id,
-        served_at=float(d["served_at"]),
-        items=tuple(d["items"]),
-        allocation_version=d["allocation_version"],
-        unit=unit,
     )
 
 

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from experiments.models import ProgramSettings
-from experiments.serving.state import serving_version_bump
+
+from .serving_version import serving_version_bump
 
 
 def serving_config_save(*, obj: Model) -> Model:

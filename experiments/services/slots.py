@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from experiments.models import Slot, Variant
-from experiments.serving.state import serving_version_bump
 
+from .serving_version import serving_version_bump
 from .slot_defaults import slot_defaults_ensure
 
 BASELINE_REASON_MAX_CHARS = 100  # simple_history's change reason column

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from rest_framework_api_key.models import APIKey
 
-from experiments.serving.state import serving_version_bump
+from .serving_version import serving_version_bump
 
 
 def storefront_key_create(*, name: str) -> tuple[APIKey, str]:

@@ -16,13 +16,13 @@ from tqdm import tqdm
 from experiments.models import Event, Interaction, ProgramSettings, Variant
 from experiments.selectors.catalog_snapshot import catalog_snapshot
 from experiments.serving.model_store import models_forget, registry
-from experiments.serving.state import serving_version_bump
 from reco_runtime.catalog import Catalog
 from reco_runtime.errors import ArtifactError, RecoError
 from reco_runtime.interactions import Interactions
 from reco_runtime.training import HoldoutFits
 from reco_runtime.version_guard import GuardSettings, guard_compare
 
+from .serving_version import serving_version_bump
 from .slot_defaults import slots_defaults_ensure
 from .variant_versions import variant_version_record
 

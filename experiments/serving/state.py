@@ -25,8 +25,6 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
-from django.db.models import F
 
 from experiments.domain.assignment_layout import TICKS, layout_current, layout_measures
 from experiments.models import Experiment, ProgramSettings, Slot, Variant
@@ -322,19 +320,3 @@ def versions_stored() -> tuple[int, int]:
         program = ProgramSettings.load()
         return program.serving_version, program.availability_version
     return row
-
-
-def serving_version_bump() -> int:
-    """Announce a change that web processes must pick up; call inside the changing transaction."""
-    ProgramSettings.load()
-    ProgramSettings.objects.filter(pk=1).update(serving_version=F("serving_version") + 1)
-    version = ProgramSettings.objects.values_list("serving_version", flat=True).get(pk=1)
-
-    def publish() -> None:
-        try:
-            cache.set(SERVING_VERSION_KEY, version)
-        except Exception:
-            log.warning("cache unavailable; web processes pick up version %s when it returns", version)
-
-    transaction.on_commit(publish)
-    return version

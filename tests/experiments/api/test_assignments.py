@@ -72,7 +72,7 @@ def test_an_unknown_slot_gets_its_own_error_and_the_others_are_served(api, store
 @pytest.mark.django_db
 def test_a_broken_model_falls_back_for_its_slot_only(api, storefront, settings):
     from experiments.models import Variant
-    from experiments.serving.state import serving_version_bump
+    from experiments.services.serving_version import serving_version_bump
 
     Variant.objects.filter(key="pdp_similar-category").update(model_version="popularity-20990101T000000-dead")
     Variant.objects.filter(key="pdp_similar-legacy").update(model_version="popularity-20990101T000000-beef")

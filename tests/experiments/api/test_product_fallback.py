@@ -5,8 +5,8 @@ import pytest
 
 from experiments.models import Experiment, Slot, Variant
 from experiments.models.experiments import Status
+from experiments.services.serving_version import serving_version_bump
 from experiments.services.training import models_train
-from experiments.serving.state import serving_version_bump
 
 K = 6
 

@@ -56,7 +56,7 @@ def test_it_answers_an_unknown_page_with_a_400_listing_the_known_pages(api, stor
 @pytest.mark.django_db
 def test_it_serves_a_page_that_has_active_slots(api, storefront):
     from experiments.models import Slot, Variant
-    from experiments.serving.state import serving_version_bump
+    from experiments.services.serving_version import serving_version_bump
 
     slot = Slot.objects.create(key="cart_upsell", name="Cart upsell", page="cart")
     slot.baseline_variant = Variant.objects.get(key="pdp_similar-legacy")

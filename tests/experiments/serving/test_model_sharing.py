@@ -7,10 +7,10 @@ import pytest
 
 from experiments.models import Slot, Variant
 from experiments.services.demo_world import _history_store, _items_store
+from experiments.services.serving_version import serving_version_bump
 from experiments.services.training import models_train
 from experiments.serving.model_store import model_for, models_forget, registry
 from experiments.serving.runtime import serving_state
-from experiments.serving.state import serving_version_bump
 from reco_runtime.models.item_knn import ItemKnn
 from reco_runtime.models.session_bayes import SessionBayes
 from reco_runtime.synthetic import world_generate

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from experiments.services.attribution import ExposureState, LedgerEvent, outcomes_attribute
+from experiments.domain.attribution import ExposureState, LedgerEvent, outcomes_attribute
 
 WINDOW_S, SKEW_S = 3600.0, 60.0
 
