@@ -40,8 +40,9 @@ CLICK_RATE = 0.03
 
 
 def _django(code: str, env: dict[str, str]) -> None:
+    """Set Django up on ``code``'s modules: ``main`` re-runs this script with PYTHONPATH=code when
+    the checkout to measure is not the one the script lives in."""
     os.environ.update(env)
-    sys.path.insert(0, code)
     os.chdir(code)
     import django
 
@@ -263,6 +264,13 @@ def main() -> int:
     parser.add_argument("--run-seed", type=int, default=int(time.time()) % 100_000)
     args = parser.parse_args()
     args.code = str(Path(args.code).resolve())
+    here = str(Path(__file__).resolve().parents[1])
+    search = f"{args.code}{os.pathsep}{here}"
+    if args.code != here and os.environ.get("PYTHONPATH") != search:
+        # Another checkout: its modules first (this one's bench package after), through the
+        # interpreter's own search path.
+        script = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
+        os.execve(sys.executable, script, os.environ | {"PYTHONPATH": search})
 
     arms = setup(args)
     intake = senders_run(args, arms, "intake", 0.0, args.intake_s)
