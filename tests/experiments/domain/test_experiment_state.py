@@ -1,21 +1,9 @@
 import pytest
 
 from experiments.domain.experiment_state import experiment_state, measured_text, threshold_text
+from tests.experiments.overview_helpers import KEEP_GOING, READY
 
-KEEP = {
-    "stop": False,
-    "reason": "continue",
-    "winner": None,
-    "inconclusive": False,
-    "guardrail_breached": False,
-}
-READY = {
-    "stop": True,
-    "reason": "confident",
-    "winner": "B",
-    "inconclusive": False,
-    "guardrail_breached": False,
-}
+KEEP = KEEP_GOING
 CAPPED = {
     "stop": True,
     "reason": "max_samples",
