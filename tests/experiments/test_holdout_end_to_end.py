@@ -59,6 +59,9 @@ def test_after_a_promote_the_holdout_sees_each_slots_baseline_end_to_end(
 
     served: dict[str, tuple[str, bool]] = {}  # decision key -> (variant, holdout)
     holdout_sessions = 0
+    # Exposures are stamped in whole seconds: start serving in the second after the storefront's
+    # baselines were set, or the report counts that setting as a change within its data.
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
     for n in range(SESSIONS):
         session_id = f"e2e-{n}"
         product = str(item_ids[rng.integers(len(item_ids))])
