@@ -11,7 +11,6 @@ import csv
 import importlib
 import io
 import json
-import os
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -20,18 +19,15 @@ import numpy as np
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from controlplane.celery import app as celery_app
 from experiments.models import Event, Exposure, Interaction, Item, Posterior, Slot
 from experiments.selectors.posterior_recount import posteriors_recount, posteriors_stored
 from experiments.services.experiments import ArmSpec, experiment_create, experiment_start
-from tests.experiments.faults.service_processes import HttpStorefront, web_server
+from tests.experiments.faults.service_processes import HttpStorefront, storefront_web_env, web_server
 from tests.experiments.storefront_helpers import event, events_post
-from tests.experiments.worker_process import database_url
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -104,19 +100,6 @@ def _history_write(path, rng: np.random.Generator) -> int:
                 writer.writerow((user, f"h-{s}", f"sku-{c}{n:02d}", kind, when, value, f"hist-{rows}"))
                 rows += 1
     return rows
-
-
-def _web_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "CELERY_QUEUE": celery_app.conf.task_default_queue,
-        "CACHE_KEY_PREFIX": cache.key_prefix,  # this test's private namespace (see tests/conftest.py)
-        "MODEL_ROOT": str(settings.MODEL_ROOT),
-        "SERVING_REFRESH_S": str(REFRESH_S),
-        "OPENBLAS_NUM_THREADS": "1",
-    }
 
 
 def _page(client: HttpStorefront, session_id: str, product: str, catalog: set[str]) -> list[dict]:
@@ -199,7 +182,7 @@ def test_a_shop_imports_trains_serves_learns_and_takes_an_item_out_of_stock(tmp_
     api_key = out.getvalue().strip().splitlines()[-1]
     products = [f"sku-{c}00" for c in range(len(CATEGORIES))]  # one product page per category
 
-    with web_server(_web_env(), tmp_path / "web.log") as server:
+    with web_server(storefront_web_env(refresh_s=REFRESH_S), tmp_path / "web.log") as server:
         client = HttpStorefront(server, api_key)
 
         # 2. Every slot serves, then the storefront reports what the shoppers saw and clicked.

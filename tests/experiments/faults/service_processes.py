@@ -231,6 +231,27 @@ class WebServer:
         _group_kill(self.proc)
 
 
+def storefront_web_env(*, refresh_s: float) -> dict[str, str]:
+    """The environment of a gunicorn storefront that shares this test's database, Redis namespace,
+    broker queue and models, and refreshes its serving state every ``refresh_s`` seconds."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from controlplane.celery import app as celery_app
+    from tests.experiments.worker_process import database_url
+
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CELERY_QUEUE": celery_app.conf.task_default_queue,
+        "CACHE_KEY_PREFIX": cache.key_prefix,  # this test's private namespace (see tests/conftest.py)
+        "MODEL_ROOT": str(settings.MODEL_ROOT),
+        "SERVING_REFRESH_S": str(refresh_s),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+
+
 @contextlib.contextmanager
 def web_server(env: dict[str, str], log_path: Path) -> Iterator[WebServer]:
     server = WebServer(env, log_path)

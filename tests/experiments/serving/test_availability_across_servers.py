@@ -1,21 +1,16 @@
 """On PostgreSQL + Redis with two gunicorn servers: an item marked unavailable leaves every one of
 the 12 product-page slots of both within the refresh window, and comes back when available."""
 
-import os
 import time
 from collections import Counter
 
 import pytest
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
-from controlplane.celery import app as celery_app
 from experiments.models import Item
 from experiments.services.item_availability import items_availability_changed
-from tests.experiments.faults.service_processes import HttpStorefront, web_server
+from tests.experiments.faults.service_processes import HttpStorefront, storefront_web_env, web_server
 from tests.experiments.storefront_helpers import decisions_for
-from tests.experiments.worker_process import database_url
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -24,19 +19,6 @@ REFRESH_S = 1.0
 WINDOW_S = REFRESH_S + 2.0
 PRODUCTS = ("p-0", "p-1", "p-2", "p-3")
 K = 4
-
-
-def _web_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "CELERY_QUEUE": celery_app.conf.task_default_queue,
-        "CACHE_KEY_PREFIX": cache.key_prefix,  # this test's private namespace (see tests/conftest.py)
-        "MODEL_ROOT": str(settings.MODEL_ROOT),
-        "SERVING_REFRESH_S": str(REFRESH_S),
-        "OPENBLAS_NUM_THREADS": "1",
-    }
 
 
 def _page_items(client: HttpStorefront, n: int) -> list[str]:
@@ -72,7 +54,7 @@ def test_an_unavailable_item_leaves_every_slot_of_every_server_within_the_window
     storefront, storefront_key, tmp_path
 ):
     assert connection.vendor == "postgresql"
-    env = _web_env()
+    env = storefront_web_env(refresh_s=REFRESH_S)
     with web_server(env, tmp_path / "a.log") as a, web_server(env, tmp_path / "b.log") as b:
         clients = [HttpStorefront(a, storefront_key), HttpStorefront(b, storefront_key)]
         served = Counter(i for n in range(24) for c in clients for i in _page_items(c, n))
